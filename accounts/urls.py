@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("switch/", views.switch_organization, name="switch_organization"),
+    path("preferences/", views.preferences, name="preferences"),
+    path("members/", views.members, name="members"),
+    path("members/<int:pk>/", views.member_edit, name="member_edit"),
+    path("", include("django.contrib.auth.urls")),
+]

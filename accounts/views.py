@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from .access import member_required
+from .forms import AddMemberForm, MemberRolesForm, PreferencesForm
+from .middleware import SESSION_ORG_KEY
+from .models import Membership
+from .roles import Role
+from .scoping import get_scoped_or_404, scoped
+
+
+@login_required
+@require_POST
+def switch_organization(request):
+    """Make another of the user's organizations the current one."""
+    try:
+        wanted = int(request.POST.get("organization", ""))
+    except ValueError:
+        wanted = None
+    membership = next((m for m in request.memberships if m.organization_id == wanted), None)
+    if membership is None:
+        messages.error(request, "You are not a member of that organization.")
+    else:
+        request.session[SESSION_ORG_KEY] = membership.organization_id
+        messages.success(request, f"Now working in {membership.organization.name}.")
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    # Object pages of the old organization would be 404 in the new one: go to the section.
+    parts = [p for p in target.split("?")[0].split("/") if p]
+    return redirect("/" + parts[0] + "/" if parts else "/")
+
+
+@member_required()
+def preferences(request):
+    form = PreferencesForm(request.POST or None, instance=request.membership)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your preferences are saved.")
+        return redirect("preferences")
+    return render(request, "accounts/preferences.html", {"form": form})
+
+
+@member_required(Role.MANAGER)
+def members(request):
+    memberships = scoped(request, Membership).select_related("user").order_by("user__username")
+    add_form = AddMemberForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and add_form.is_valid():
+        data = add_form.cleaned_data
+        User = get_user_model()
+        with transaction.atomic():
+            user, created = User.objects.get_or_create(username=data["username"], defaults={"email": data["email"]})
+            if created:
+                user.set_unusable_password()
+                user.save()
+            Membership.objects.create(user=user, organization=request.organization, roles=data["roles"])
+        if created:
+            reset = PasswordResetForm({"email": data["email"]})
+            if reset.is_valid():
+                reset.save(request=request, use_https=request.is_secure())
+        messages.success(request, f"{user.username} is now a member.")
+        return redirect("members")
+    return render(request, "accounts/members.html", {"memberships": memberships, "add_form": add_form})
+
+
+@member_required(Role.MANAGER)
+def member_edit(request, pk: int):
+    membership = get_scoped_or_404(request, Membership.objects.select_related("user"), pk=pk)
+    form = MemberRolesForm(request.POST or None, instance=membership, initial={"roles": membership.roles})
+    if request.method == "POST":
+        if "remove" in request.POST:
+            if membership.pk == request.membership.pk:
+                messages.error(request, "You cannot remove yourself.")
+            else:
+                membership.delete()
+                messages.success(request, f"{membership.user.username} was removed.")
+                return redirect("members")
+        elif form.is_valid():
+            if membership.pk == request.membership.pk and Role.MANAGER not in form.cleaned_data["roles"]:
+                form.add_error("roles", "You cannot take the manager role from yourself.")
+            else:
+                form.save()
+                messages.success(request, f"Roles of {membership.user.username} are saved.")
+                return redirect("members")
+    return render(request, "accounts/member_edit.html", {"form": form, "membership": membership})

@@ -1,0 +1,109 @@
+"""Shared test fixtures: named people in two organizations, and real parts.
+
+- alice: every role in organization A ("Acme", slug acme)
+- bob:   every role in organization B ("Globex", slug globex)
+- ops:   a staff superuser (the admin), member of nothing
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    # Under xdist each test process gets its own Celery queue (and its own folders for
+    # the filesystem broker), so workers of parallel test processes never steal tasks.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    from portal.celery import app
+
+    app.conf.task_default_queue = f"portal-test-{worker}"
+    if app.conf.broker_url.startswith("filesystem://"):
+        folder = tempfile.mkdtemp(prefix=f"broker-{worker}-")
+        app.conf.broker_transport_options = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "store_processed": False,
+        }
+
+
+def make_org(slug: str, name: str, base_url: str = "http://127.0.0.1:9", token: str | None = None,
+             secret: str = "s3cret-value", upstream_org_id: int | None = None):
+    from accounts.models import Organization
+
+    org = Organization(
+        slug=slug, name=name, upstream_base_url=base_url, upstream_token=token or f"{slug}-token",
+        upstream_organization_id=upstream_org_id,
+    )
+    org.set_upstream_secret(secret)
+    org.save()
+    return org
+
+
+def make_member(username: str, org, roles=None, **extra):
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Membership
+    from accounts.roles import ALL_ROLES
+
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, **extra)
+    Membership.objects.create(user=user, organization=org, roles=ALL_ROLES if roles is None else roles)
+    return user
+
+
+@pytest.fixture
+def org_a(db):
+    return make_org("acme", "Acme", upstream_org_id=1001)
+
+
+@pytest.fixture
+def org_b(db):
+    return make_org("globex", "Globex", upstream_org_id=2002)
+
+
+@pytest.fixture
+def alice(org_a):
+    return make_member("alice", org_a)
+
+
+@pytest.fixture
+def bob(org_b):
+    return make_member("bob", org_b)
+
+
+@pytest.fixture
+def ops(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("ops", "ops@example.com", PASSWORD)
+
+
+@pytest.fixture
+def client_alice(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def client_bob(alice, bob):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(bob)
+    return c
+
+
+@pytest.fixture
+def client_ops(ops):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(ops)
+    return c
