@@ -12,6 +12,8 @@ import tempfile
 
 import pytest
 
+pytest_plugins = ["sandbox.pytest_plugin"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 

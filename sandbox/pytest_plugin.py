@@ -1,0 +1,1 @@
+"""Pytest fixtures that run the sandbox upstream as a real process (filled in by the sandbox work)."""
