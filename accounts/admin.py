@@ -8,6 +8,9 @@ from .roles import Role
 class OrganizationForm(forms.ModelForm):
     """The upstream secret is write-only: typed once, stored encrypted, never shown again."""
 
+    upstream_base_url = forms.URLField(
+        label="Upstream base URL", assume_scheme="https", help_text="e.g. https://api-sandbox.mbx.com"
+    )
     new_upstream_secret = forms.CharField(
         label="Upstream secret",
         required=False,
