@@ -214,6 +214,20 @@ UPSTREAM_BACKOFF_BASE = env.float("UPSTREAM_BACKOFF_BASE", default=0.5)
 UPSTREAM_BACKOFF_CAP = env.float("UPSTREAM_BACKOFF_CAP", default=30.0)
 UPSTREAM_CALL_LOG_DAYS = env.int("UPSTREAM_CALL_LOG_DAYS", default=14)
 
+# Outbox ("persist, then call"): retries of writes to the upstream.
+OUTBOX_RETRY_BASE = env.float("OUTBOX_RETRY_BASE", default=5.0)  # seconds
+OUTBOX_RETRY_CAP = env.float("OUTBOX_RETRY_CAP", default=600.0)  # seconds
+OUTBOX_CLIENT_ATTEMPTS = env.int("OUTBOX_CLIENT_ATTEMPTS", default=2)  # quick retries inside one attempt
+OUTBOX_GIVE_UP_AFTER = env.int("OUTBOX_GIVE_UP_AFTER", default=7 * 24 * 3600)  # seconds
+OUTBOX_REDRIVE_GRACE = env.float("OUTBOX_REDRIVE_GRACE", default=20.0)  # seconds before redrive steps in
+
+# Fixed periodic jobs (django-celery-beat copies them into its tables, editable in the admin).
+CELERY_BEAT_SCHEDULE = {
+    "outbox-redrive": {"task": "outbox.redrive", "schedule": 30.0},
+    "upstream-prune-call-log": {"task": "upstream.prune_call_log", "schedule": 24 * 3600.0},
+    "webhooks-redrive": {"task": "webhooks.redrive", "schedule": 60.0},
+}
+
 # Sandbox upstream (python manage.py runsandbox).
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8001")
 SANDBOX_DB_PATH = env.str("SANDBOX_DB_PATH", default=str(VAR_DIR / "sandbox.sqlite3"))

@@ -1,0 +1,99 @@
+"""Outbound writes to the upstream, persisted before they are sent ("persist, then call").
+
+A Delivery is saved in the same transaction as the local record it belongs to (an order
+submission, an RMA request, an automation action). A worker sends it with its
+idempotency key; every attempt is a DeliveryAttempt row. Nothing is lost: a delivery
+whose task never ran, or whose worker died mid-call, is picked up by the periodic
+redrive; nothing is sent twice: every retry carries the same key and the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.scoping import OrgOwned
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
+    SUCCEEDED = "succeeded", "Submitted"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+OPEN_STATUSES = (Status.QUEUED, Status.SENDING, Status.RETRYING)
+
+
+def new_idempotency_key() -> str:
+    return f"portal-{uuid.uuid4().hex}"
+
+
+class Delivery(OrgOwned):
+    kind = models.CharField(max_length=50, db_index=True, help_text="what this write does, e.g. order.create")
+    method = models.CharField(max_length=6)
+    path = models.CharField(max_length=300)
+    body = models.TextField(help_text="the exact JSON body sent on every attempt")
+    idempotency_key = models.CharField(max_length=255, unique=True, default=new_idempotency_key)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="a SENDING row past this is retried")
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    response = models.JSONField(null=True, blank=True, help_text="the upstream's answer (object or errors)")
+    field_errors = models.JSONField(null=True, blank=True)
+    upstream_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["organization", "kind", "-created_at"], name="outbox_org_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def body_bytes(self) -> bytes:
+        return self.body.encode()
+
+    @property
+    def payload(self) -> dict:
+        return json.loads(self.body)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class DeliveryAttempt(models.Model):
+    ORG_LOOKUP = "delivery__organization"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Status.choices)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery #{self.delivery_id}: {self.outcome}"

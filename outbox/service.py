@@ -1,0 +1,222 @@
+"""Persist, then call: enqueue a write with the local record, send it from a worker.
+
+- `enqueue()` saves a Delivery in the caller's transaction and hands it to Celery on commit.
+- `send()` claims a due delivery (row lock, SKIP LOCKED), calls the upstream through the
+  one client seam with the delivery's idempotency key and exact body bytes, and records
+  the outcome with an attempt row.
+- `redrive()` (every 30 s from beat) re-enqueues deliveries that are due and not in
+  flight: tasks lost with a restarted broker, a worker killed mid-call (lease expired),
+  retries whose countdown task vanished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .handlers import kind_for
+from .models import OPEN_STATUSES, Delivery, DeliveryAttempt, Status
+
+log = logging.getLogger("outbox")
+
+
+def _canonical_body(payload: dict) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
+
+
+def enqueue(organization, kind: str, method: str, path: str, payload: dict, *, created_by=None,
+            idempotency_key: str | None = None) -> Delivery:
+    """Save a delivery now; it is sent by a worker once the caller's transaction commits."""
+    fields = dict(
+        organization=organization, kind=kind, method=method.upper(), path=path,
+        body=_canonical_body(payload), created_by=created_by,
+    )
+    if idempotency_key:
+        fields["idempotency_key"] = idempotency_key
+    delivery = Delivery.objects.create(**fields)
+    transaction.on_commit(lambda: dispatch(delivery.pk))
+    return delivery
+
+
+def dispatch(delivery_id: int, countdown: float | None = None) -> None:
+    """Hand a delivery to Celery. If the broker is down, the periodic redrive sends it later."""
+    from .tasks import deliver
+
+    try:
+        deliver.apply_async((delivery_id,), countdown=countdown)
+    except Exception as exc:  # broker unreachable: the row is safe, redrive will pick it up
+        log.warning("delivery %s not handed to the broker (%s); redrive will send it", delivery_id,
+                    exc.__class__.__name__)
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Capped exponential back-off with full jitter between outbox-level retries."""
+    base = settings.OUTBOX_RETRY_BASE
+    cap = settings.OUTBOX_RETRY_CAP
+    return random.uniform(base, min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+def _lease_seconds() -> float:
+    # The client may spend up to its attempts x (connect + read time-out) plus back-off.
+    per_call = settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT
+    return per_call * settings.OUTBOX_CLIENT_ATTEMPTS + 60
+
+
+def claim(delivery_id: int) -> Delivery | None:
+    """Mark a due delivery SENDING (one worker wins; others skip it)."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True)
+            .select_related("organization")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            return None
+        if delivery.status == Status.SENDING:
+            if delivery.lease_until and delivery.lease_until > now:
+                return None  # another worker holds it
+        elif delivery.status not in (Status.QUEUED, Status.RETRYING) or delivery.next_attempt_at > now:
+            return None
+        delivery.status = Status.SENDING
+        delivery.attempts += 1
+        delivery.lease_until = now + timedelta(seconds=_lease_seconds())
+        delivery.save(update_fields=["status", "attempts", "lease_until", "updated_at"])
+    return delivery
+
+
+def send(delivery_id: int) -> str | None:
+    """Send one delivery if it is due; returns the resulting status (None when skipped)."""
+    from upstream.client import UpstreamClient
+    from upstream.errors import (
+        AuthFailed,
+        Conflict,
+        TransientError,
+        UpstreamError,
+        ValidationFailed,
+    )
+
+    delivery = claim(delivery_id)
+    if delivery is None:
+        return None
+    kind = kind_for(delivery.kind)
+    started = time.monotonic()
+    attempt = DeliveryAttempt(delivery=delivery, number=delivery.attempts, started_at=timezone.now())
+    outcome: dict = {}
+    try:
+        with UpstreamClient(delivery.organization, max_attempts=settings.OUTBOX_CLIENT_ATTEMPTS) as client:
+            response = client.request(
+                delivery.method, delivery.path, body=delivery.body_bytes,
+                idempotency_key=delivery.idempotency_key,
+            )
+        outcome = {"status": Status.SUCCEEDED, "code": response.status, "body": response.data}
+    except ValidationFailed as exc:
+        outcome = {"status": Status.REJECTED, "code": exc.status, "errors": exc.field_errors, "error": str(exc)}
+    except Conflict as exc:
+        outcome = {"status": "conflict", "code": exc.status, "existing": exc.existing,
+                   "errors": exc.field_errors, "error": str(exc)}
+    except AuthFailed as exc:
+        # Wrong credentials are an ops problem, not the buyer's: keep the write and retry.
+        outcome = {"status": Status.RETRYING, "code": exc.status,
+                   "error": f"{exc} (check the organization's upstream token and secret)"}
+    except TransientError as exc:
+        outcome = {"status": Status.RETRYING, "code": exc.status, "error": str(exc),
+                   "retry_after": getattr(exc, "retry_after", None)}
+    except UpstreamError as exc:
+        outcome = {"status": Status.REJECTED, "code": exc.status, "errors": None, "error": str(exc)}
+    except Exception as exc:  # a bug or an unexpected failure: never lose the write
+        log.exception("delivery %s: unexpected error", delivery.pk)
+        outcome = {"status": Status.RETRYING, "code": None, "error": f"{exc.__class__.__name__}: {exc}"}
+    attempt.duration_ms = int((time.monotonic() - started) * 1000)
+    return _record(delivery, kind, attempt, outcome)
+
+
+def _record(delivery: Delivery, kind, attempt: DeliveryAttempt, outcome: dict) -> str:
+    now = timezone.now()
+    status = outcome["status"]
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        delivery.last_status_code = outcome.get("code")
+        delivery.lease_until = None
+        if status == "conflict":
+            existing = kind.on_conflict(delivery, outcome.get("existing") or {}, outcome.get("errors") or {}) \
+                if kind.on_conflict else None
+            if existing:
+                status = Status.SUCCEEDED
+                outcome["body"] = existing
+                outcome["error"] = "reconciled with the existing upstream object (409)"
+            else:
+                status = Status.REJECTED
+        if status == Status.SUCCEEDED:
+            body = outcome.get("body") or {}
+            delivery.status = Status.SUCCEEDED
+            delivery.response = body
+            delivery.field_errors = None
+            delivery.last_error = outcome.get("error", "")
+            delivery.completed_at = now
+            if isinstance(body, dict) and str(body.get("id", "")).isdigit():
+                delivery.upstream_id = int(body["id"])
+            if kind.on_success:
+                kind.on_success(delivery, body)
+        elif status == Status.REJECTED:
+            delivery.status = Status.REJECTED
+            delivery.field_errors = outcome.get("errors") or {}
+            delivery.response = {"errors": delivery.field_errors}
+            delivery.last_error = outcome.get("error", "")
+            delivery.completed_at = now
+            if kind.on_rejected:
+                kind.on_rejected(delivery, delivery.field_errors)
+        else:
+            give_up_at = delivery.created_at + timedelta(seconds=settings.OUTBOX_GIVE_UP_AFTER)
+            delay = max(backoff_seconds(delivery.attempts), float(outcome.get("retry_after") or 0))
+            if now + timedelta(seconds=delay) > give_up_at:
+                delivery.status = Status.FAILED
+                delivery.completed_at = now
+                delivery.last_error = f"gave up after {delivery.attempts} attempts: {outcome.get('error', '')}"
+            else:
+                delivery.status = Status.RETRYING
+                delivery.next_attempt_at = now + timedelta(seconds=delay)
+                delivery.last_error = outcome.get("error", "")
+                if kind.on_retrying:
+                    kind.on_retrying(delivery)
+        delivery.save()
+        attempt.outcome = delivery.status
+        attempt.status_code = outcome.get("code")
+        attempt.error = "" if delivery.status == Status.SUCCEEDED else delivery.last_error[:2000]
+        attempt.save()
+        if delivery.status == Status.RETRYING:
+            retry_in = (delivery.next_attempt_at - now).total_seconds()
+            pk = delivery.pk
+            transaction.on_commit(lambda: dispatch(pk, countdown=retry_in))
+    log.info("delivery %s %s attempt %s -> %s", delivery.pk, delivery.kind, attempt.number, delivery.status)
+    return delivery.status
+
+
+def redrive(limit: int = 500) -> int:
+    """Re-dispatch deliveries that are due but not in flight. Returns how many."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.OUTBOX_REDRIVE_GRACE)
+    due = (
+        Delivery.objects.filter(status__in=(Status.QUEUED, Status.RETRYING), next_attempt_at__lte=now,
+                                updated_at__lte=grace)
+        | Delivery.objects.filter(status=Status.SENDING, lease_until__lt=now)
+    )
+    ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        dispatch(pk)
+    return len(ids)
+
+
+def retry_now(delivery: Delivery) -> None:
+    """Ops/users: send an open delivery again without waiting for its back-off."""
+    if delivery.status in OPEN_STATUSES and delivery.status != Status.SENDING:
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        transaction.on_commit(lambda: dispatch(delivery.pk))
