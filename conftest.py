@@ -109,3 +109,34 @@ def client_ops(ops):
     c = Client()
     c.force_login(ops)
     return c
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (threads pool) consuming this test process's queue.
+
+    Uses the configured broker: Redis in CI and compose, the filesystem transport on the
+    embedded defaults. Tests using it see committed data only (transactional_db).
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
+                      queues=[app.conf.task_default_queue], shutdown_timeout=20, loglevel="WARNING") as worker:
+        yield worker
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
+    """Poll until predicate() is truthy; fail the test with `message` after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
