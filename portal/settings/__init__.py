@@ -164,6 +164,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
+DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
+
 # Email: console by default (password resets and notifications print to the terminal).
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
