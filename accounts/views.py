@@ -3,7 +3,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +20,25 @@ from .middleware import SESSION_ORG_KEY
 from .models import Membership
 from .roles import Role
 from .scoping import get_scoped_or_404, scoped
+
+
+def _posted(request):
+    """The POST data when the request is a POST (even an empty one), else None."""
+    return request.POST if request.method == "POST" else None
+
+
+def send_set_password_email(request, user) -> None:
+    """Email a new member the one-time link to choose a password (the reset flow's link)."""
+    context = {
+        "user": user,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if request.is_secure() else "http",
+        "domain": get_current_site(request).domain,
+    }
+    subject = render_to_string("registration/password_reset_subject.txt", context).strip()
+    body = render_to_string("registration/password_reset_email.html", context)
+    send_mail(subject, body, None, [user.email])
 
 
 @login_required
@@ -41,7 +65,7 @@ def switch_organization(request):
 
 @member_required()
 def preferences(request):
-    form = PreferencesForm(request.POST or None, instance=request.membership)
+    form = PreferencesForm(_posted(request), instance=request.membership)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your preferences are saved.")
@@ -52,7 +76,7 @@ def preferences(request):
 @member_required(Role.MANAGER)
 def members(request):
     memberships = scoped(request, Membership).select_related("user").order_by("user__username")
-    add_form = AddMemberForm(request.POST or None, organization=request.organization)
+    add_form = AddMemberForm(_posted(request), organization=request.organization)
     if request.method == "POST" and add_form.is_valid():
         data = add_form.cleaned_data
         User = get_user_model()
@@ -63,9 +87,7 @@ def members(request):
                 user.save()
             Membership.objects.create(user=user, organization=request.organization, roles=data["roles"])
         if created:
-            reset = PasswordResetForm({"email": data["email"]})
-            if reset.is_valid():
-                reset.save(request=request, use_https=request.is_secure())
+            send_set_password_email(request, user)
         messages.success(request, f"{user.username} is now a member.")
         return redirect("members")
     return render(request, "accounts/members.html", {"memberships": memberships, "add_form": add_form})
@@ -74,7 +96,7 @@ def members(request):
 @member_required(Role.MANAGER)
 def member_edit(request, pk: int):
     membership = get_scoped_or_404(request, Membership.objects.select_related("user"), pk=pk)
-    form = MemberRolesForm(request.POST or None, instance=membership, initial={"roles": membership.roles})
+    form = MemberRolesForm(_posted(request), instance=membership, initial={"roles": membership.roles})
     if request.method == "POST":
         if "remove" in request.POST:
             if membership.pk == request.membership.pk:
