@@ -29,6 +29,7 @@ def pytest_configure(config):
         app.conf.broker_transport_options = {
             "data_folder_in": folder,
             "data_folder_out": folder,
+            "control_folder": folder + "/control",
             "store_processed": False,
         }
 
