@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -26,6 +28,7 @@ def pytest_configure(config):
     app.conf.task_default_queue = f"portal-test-{worker}"
     if app.conf.broker_url.startswith("filesystem://"):
         folder = tempfile.mkdtemp(prefix=f"broker-{worker}-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         app.conf.broker_transport_options = {
             "data_folder_in": folder,
             "data_folder_out": folder,
