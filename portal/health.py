@@ -23,7 +23,7 @@ def check_broker() -> str | None:
     from portal.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url=app.conf.broker_url) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             # A real round trip: declare nothing, just open a channel.
             conn.default_channel  # noqa: B018
