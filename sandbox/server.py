@@ -1,0 +1,498 @@
+"""The sandbox upstream's HTTP server: the v2 API of CONTRACT.md plus a control API.
+
+It stands for a remote system: its own storage (sandbox.store), its own signature check
+(written here from the contract, not imported from the portal's client), a ticker that
+moves orders, RMAs and tasks along, a webhook deliverer, and fault injection.
+
+    /v2/...          signed API (401 on a bad signature, token, date or header)
+    /_sandbox/...    unsigned control API for tests, demos and drills (loopback use only)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from . import seed as seeding
+from .domain import TASK_FIELDS, Duplicate, Invalid, Missing, Sandbox
+from .store import Store
+
+log = logging.getLogger("sandbox")
+
+CLOCK_WINDOW = 300
+COLLECTIONS = {
+    "countries", "ship_methods", "items", "customer_catalog_items", "inventories", "invoices",
+    "customer_order_submissions", "rmas", "automation_queues", "automation_task_types", "serial_data",
+}
+PACES = {"fast": 5.0, "normal": 60.0, "off": None}
+RMA_SUMMARY = ["id", "subject", "organization_id", "order_id", "repair_order_id", "replacement_order_id",
+               "manufacturer_serial", "start_date", "closed_date", "item", "status"]
+
+
+class Drop(Exception):
+    """Close the connection without an answer (after committing, for drop_after_commit)."""
+
+
+class Faults:
+    """Run-time fault injection; every option optional. `count` limits how many fire."""
+
+    OPTIONS = {"error_rate": 0.0, "error_status": 500, "rate_limit_rate": 0.0, "retry_after": 1,
+               "latency_ms": 0, "timeout_rate": 0.0, "timeout_seconds": 5.0, "drop_after_commit_rate": 0.0,
+               "path_prefix": "", "method": "", "token": "", "count": None}
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.config = dict(self.OPTIONS)
+        self.fired = 0
+
+    def set(self, options: dict) -> dict:
+        unknown = set(options) - set(self.OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown fault options: {', '.join(sorted(unknown))}")
+        with self.lock:
+            self.config = {**self.OPTIONS, **options}
+            self.fired = 0
+            return dict(self.config)
+
+    def clear(self) -> None:
+        self.set({})
+
+    def pick(self, method: str, path: str, token: str) -> tuple[str | None, dict]:
+        """The fault (if any) for this request: error, rate_limit, timeout or drop."""
+        with self.lock:
+            c = self.config
+            if c["path_prefix"] and not path.startswith(c["path_prefix"]):
+                return None, c
+            if c["method"] and c["method"].upper() != method:
+                return None, c
+            if c["token"] and c["token"] != token:
+                return None, c
+            if c["count"] is not None and c["count"] <= 0:
+                return None, c
+            chosen = None
+            for kind, rate in (("error", c["error_rate"]), ("rate_limit", c["rate_limit_rate"]),
+                               ("timeout", c["timeout_rate"])):
+                if rate and random.random() < rate:
+                    chosen = kind
+                    break
+            if chosen is None and method in ("POST", "PUT") and c["drop_after_commit_rate"] \
+                    and random.random() < c["drop_after_commit_rate"]:
+                chosen = "drop"
+            if chosen and c["count"] is not None:
+                c["count"] -= 1
+            if chosen:
+                self.fired += 1
+            return chosen, dict(c)
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.by_status: dict[int, int] = {}
+        self.faults = 0
+
+    def record(self, status: int) -> None:
+        with self.lock:
+            self.requests += 1
+            self.by_status[status] = self.by_status.get(status, 0) + 1
+
+
+def expected_signature(secret: str, method: str, path_with_query: str, body: bytes, date: str) -> str:
+    message = "\n".join([method, hashlib.sha256(body).hexdigest(), path_with_query, date])
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+class App:
+    def __init__(self, db_path: str, pace: str | float | None = "off", webhook_backoff: float = 1.0):
+        self.store = Store(db_path)
+        self.sandbox = Sandbox(self.store)
+        self.faults = Faults()
+        self.stats = Stats()
+        self.paused = threading.Event()
+        self.stopping = threading.Event()
+        self.pace = PACES.get(pace, pace) if isinstance(pace, str) else pace
+        self.webhook_backoff = webhook_backoff
+
+    # -- background threads --------------------------------------------------------------------
+    def start_background(self) -> None:
+        threading.Thread(target=self._ticker, name="sandbox-ticker", daemon=True).start()
+        threading.Thread(target=self._deliverer, name="sandbox-webhooks", daemon=True).start()
+
+    def _ticker(self) -> None:
+        while not self.stopping.is_set():
+            pace = self.pace
+            if pace is None:
+                self.stopping.wait(0.5)
+                continue
+            self.stopping.wait(float(pace))
+            if not self.paused.is_set():
+                try:
+                    self.sandbox.step()
+                except Exception:
+                    log.exception("simulation step failed")
+
+    def _deliverer(self) -> None:
+        session = requests.Session()
+        while not self.stopping.is_set():
+            due = self.store.due_webhooks()
+            if not due:
+                self.stopping.wait(0.1)
+                continue
+            for id_, token, url, body, attempts, secret in due:
+                self.deliver_webhook(session, id_, token, url, body, attempts, secret)
+
+    def deliver_webhook(self, session, id_, token, url, body, attempts, secret) -> None:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        date = datetime.now(timezone.utc).isoformat()
+        data = body.encode()
+        headers = {"Content-Type": "application/json", "X-MBX-Token": token, "X-MBX-Date": date,
+                   "X-MBX-Signature": expected_signature(secret, "POST", path, data, date)}
+        status, error = None, ""
+        try:
+            response = session.post(url, data=data, headers=headers, timeout=(3, 10))
+            status = response.status_code
+            if 200 <= status < 300:
+                self.store.webhook_result(id_, status, "", None)
+                return
+            error = f"HTTP {status}"
+        except requests.RequestException as exc:
+            error = exc.__class__.__name__
+        delay = min(300.0, self.webhook_backoff * (2 ** attempts))
+        self.store.webhook_result(id_, status, error, time.time() + delay)
+
+    # -- the API ---------------------------------------------------------------------------------
+    def authenticate(self, method: str, path_with_query: str, headers, body: bytes) -> tuple[str | None, str]:
+        token = headers.get("X-MBX-Token")
+        date = headers.get("X-MBX-Date")
+        signature = headers.get("X-MBX-Signature")
+        missing = [h for h, v in (("X-MBX-Token", token), ("X-MBX-Date", date), ("X-MBX-Signature", signature))
+                   if not v]
+        if missing:
+            return None, f"missing header {', '.join(missing)}"
+        org = self.store.org(token)
+        if org is None:
+            return None, "unknown token"
+        try:
+            when = datetime.fromisoformat(date.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                raise ValueError
+        except ValueError:
+            return None, "X-MBX-Date is not an ISO 8601 date with a UTC offset"
+        if abs((datetime.now(timezone.utc) - when).total_seconds()) > CLOCK_WINDOW:
+            return None, f"X-MBX-Date is more than {CLOCK_WINDOW} seconds from the server clock"
+        expected = expected_signature(org["secret"], method, path_with_query, body, date)
+        if not hmac.compare_digest(expected, signature.strip().lower()):
+            return None, "signature does not match"
+        return token, ""
+
+    def handle_api(self, method: str, path: str, query: dict, token: str, body: bytes,
+                   idempotency_key: str | None) -> tuple[int, str, str]:
+        """(status, content type, body text) for a verified /v2 request."""
+        parts = [p for p in path.split("/") if p][1:]  # drop "v2"
+        if method == "GET":
+            return self._get(parts, query, token)
+        if method in ("POST", "PUT"):
+            if idempotency_key is not None and len(idempotency_key) > 255:
+                return _json(422, {"errors": {"Idempotency-Key": ["at most 255 characters"]}})
+            try:
+                data = json.loads(body or b"null")
+            except ValueError:
+                return _json(422, {"errors": {"body": ["is not valid JSON"]}})
+            route = (method, "/".join(parts))
+            if route not in WRITES:
+                return _json(405 if "/".join(parts) in {"/".join(r[1:]) for r in WRITES} else 404,
+                             {"error": f"no {method} on {path}"})
+            request_hash = hashlib.sha256(method.encode() + path.encode() + body).hexdigest()
+            if idempotency_key:
+                seen = self.store.idempotent(self.store.connection(), token, idempotency_key)
+                if seen:
+                    if seen[0] != request_hash:
+                        return _json(422, {"errors": {"Idempotency-Key": [
+                            "was used before with a different request body"]}})
+                    return seen[1], "application/json", seen[2]
+            status, ctype, text = self._write(route, token, data)
+            if idempotency_key and status < 500:
+                with self.store.write() as conn:
+                    self.store.remember(conn, token, idempotency_key, request_hash, status, text)
+            return status, ctype, text
+        return _json(405, {"error": f"method {method} not allowed"})
+
+    def _write(self, route, token, data) -> tuple[int, str, str]:
+        handler, created = WRITES[route]
+        try:
+            result = handler(self.sandbox, token, data)
+        except Invalid as exc:
+            return _json(422, {"errors": exc.errors})
+        except Duplicate as exc:
+            return _json(409, {"errors": exc.errors, "existing": exc.existing})
+        return _json(201 if created else 200, result)
+
+    def _get(self, parts: list[str], query: dict, token: str) -> tuple[int, str, str]:
+        if parts == ["automation_tasks", "details.csv"]:
+            return 200, "text/csv; charset=utf-8", ""  # streamed by the handler
+        if not parts or parts[0] not in COLLECTIONS:
+            return _json(404, {"error": "unknown collection"})
+        collection = parts[0]
+        tag = None
+        if collection == "rmas" and len(parts) == 2 and parts[1] in ("open", "closed"):
+            tag = parts[1]
+            parts = parts[:1]
+        if len(parts) == 2:
+            if not parts[1].isdigit():
+                return _json(404, {"error": "not found"})
+            obj = self.store.get(token, collection, int(parts[1]))
+            if obj is None:
+                return _json(404, {"error": f"no {collection} {parts[1]}"})
+            return _json(200, _public(collection, obj))
+        if len(parts) > 2:
+            return _json(404, {"error": "not found"})
+        try:
+            offset = int(query.get("offset", ["0"])[0])
+            limit = int(query.get("limit", ["100"])[0])
+            if offset < 0 or limit < 1:
+                raise ValueError
+        except ValueError:
+            return _json(400, {"errors": {"offset": ["offset must be >= 0 and limit >= 1 (whole numbers)"]}})
+        limit = min(limit, 1000)
+        bodies = self.store.page(token, collection, offset, limit, tag)
+        if collection in ("rmas", "automation_queues"):
+            bodies = [json.dumps(_public(collection, json.loads(b), summary=True), separators=(",", ":"))
+                      for b in bodies]
+        total = self.store.count(token, collection, tag)
+        text = (f'{{"count":{len(bodies)},"total_results":{total},"offset":{offset},"results":['
+                + ",".join(bodies) + '],"errors":null}')
+        return 200, "application/json", text
+
+    def csv_rows(self, token: str):
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(TASK_FIELDS)
+        yield buf.getvalue()
+        for body in self.store.iter_bodies(token, "automation_tasks"):
+            buf.seek(0)
+            buf.truncate()
+            row = json.loads(body)
+            writer.writerow(["true" if v is True else "false" if v is False else "" if v is None else v
+                             for v in (row.get(k) for k in TASK_FIELDS)])
+            yield buf.getvalue()
+
+
+def _public(collection: str, obj: dict, summary: bool = False) -> dict:
+    if collection == "rmas" and summary:
+        return {k: obj.get(k) for k in RMA_SUMMARY}
+    if collection == "rmas":
+        return {k: v for k, v in obj.items() if k not in ("request_type_id", "replacement_name",
+                                                          "replacement_phone", "replacement_addr")}
+    if collection == "automation_queues":
+        return {k: obj.get(k) for k in ("id", "serial_id", "work_order_id", "finished", "ip_address")}
+    return obj
+
+
+def _json(status: int, payload) -> tuple[int, str, str]:
+    return status, "application/json", json.dumps(payload, separators=(",", ":"))
+
+
+WRITES = {
+    ("POST", "customer_order_submissions"): (Sandbox.create_order, True),
+    ("POST", "rmas"): (Sandbox.create_rma, True),
+    ("POST", "automation_queues"): (Sandbox.create_queue, True),
+    ("PUT", "automation_tasks"): (Sandbox.update_task, False),
+    ("POST", "serial_data"): (Sandbox.create_serial_datum, True),
+}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "MBXSandbox/1.0"
+    app: App  # set on the subclass made by make_server
+
+    def log_message(self, fmt, *args):  # quiet: tests and benchmarks make many requests
+        log.debug("%s " + fmt, self.address_string(), *args)
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, ctype: str, text: str, extra: dict | None = None) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        self.wfile.write(data)
+        self.app.stats.record(status)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _dispatch(self, method: str) -> None:
+        app = self.app
+        raw_path = self.path
+        split = urlsplit(raw_path)
+        body = self._read_body()
+        try:
+            if split.path.startswith("/_sandbox/"):
+                return self._send(*control(app, method, split.path, parse_qs(split.query), body))
+            if not split.path.startswith("/v2/"):
+                return self._send(*_json(404, {"error": "not found"}))
+            token, problem = app.authenticate(method, raw_path, self.headers, body)
+            if token is None:
+                return self._send(*_json(401, {"error": f"authentication failed: {problem}"}))
+            fault, cfg = app.faults.pick(method, split.path, token)
+            if cfg["latency_ms"]:
+                time.sleep(cfg["latency_ms"] / 1000)
+            if fault == "error":
+                return self._send(*_json(int(cfg["error_status"]), {"error": "injected server error"}))
+            if fault == "rate_limit":
+                return self._send(*_json(429, {"error": "rate limited"}), {"Retry-After": cfg["retry_after"]})
+            if fault == "timeout":
+                time.sleep(float(cfg["timeout_seconds"]))
+                return self._drop()
+            if method == "GET" and split.path == "/v2/automation_tasks/details.csv":
+                return self._stream_csv(token)
+            status, ctype, text = app.handle_api(method, split.path, parse_qs(split.query), token, body,
+                                                 self.headers.get("Idempotency-Key"))
+            if fault == "drop" and status < 300:
+                app.stats.record(0)
+                return self._drop()
+            return self._send(status, ctype, text)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # a sandbox bug answers 500, like a real server would
+            log.exception("sandbox error on %s %s", method, raw_path)
+            return self._send(*_json(500, {"error": f"sandbox error: {exc.__class__.__name__}"}))
+
+    def _stream_csv(self, token: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        pending = []
+        size = 0
+        for piece in self.app.csv_rows(token):
+            pending.append(piece)
+            size += len(piece)
+            if size > 64 * 1024:
+                self._chunk("".join(pending).encode())
+                pending, size = [], 0
+        if pending:
+            self._chunk("".join(pending).encode())
+        self.wfile.write(b"0\r\n\r\n")
+        self.app.stats.record(200)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+
+def control(app: App, method: str, path: str, query: dict, body: bytes) -> tuple[int, str, str]:
+    """The unsigned control API used by tests, demos and drills."""
+    try:
+        data = json.loads(body) if body else {}
+    except ValueError:
+        return _json(400, {"error": "body is not JSON"})
+    route = (method, path.rstrip("/"))
+    token = data.get("token") or (query.get("token") or [None])[0]
+    if route == ("GET", "/_sandbox/health"):
+        return _json(200, {"status": "ok"})
+    if route == ("POST", "/_sandbox/orgs"):
+        if not data.get("token") or not data.get("secret"):
+            return _json(400, {"error": "token and secret are required"})
+        app.store.put_org(data["token"], data["secret"], data.get("organization_id"), data.get("name", ""),
+                          data.get("webhook_url"))
+        return _json(201, {"token": data["token"]})
+    if route == ("PUT", "/_sandbox/webhook"):
+        app.store.set_webhook_url(token, data.get("url"))
+        return _json(200, {"token": token, "url": data.get("url")})
+    if route == ("POST", "/_sandbox/seed"):
+        try:
+            counts = seeding.seed(app.store, token, float(data.get("scale", 1)), data.get("counts"))
+        except KeyError:
+            return _json(404, {"error": "unknown token"})
+        return _json(200, counts)
+    if route == ("POST", "/_sandbox/rows"):
+        collection = data.get("collection")
+        if collection not in COLLECTIONS | {"automation_tasks"}:
+            return _json(400, {"error": "unknown collection"})
+        with app.store.write() as conn:
+            for row in data.get("upsert", []):
+                ref = row.get("customer_order") if collection == "customer_order_submissions" else None
+                tag = ("closed" if row.get("closed_date") else "open") if collection == "rmas" else None
+                app.store.save(conn, token, collection, row, ref=ref, tag=tag)
+            deleted = app.store.delete(conn, token, collection, data.get("delete", []))
+        return _json(200, {"upserted": len(data.get("upsert", [])), "deleted": deleted})
+    if route == ("POST", "/_sandbox/advance"):
+        moved = [app.sandbox.step() for _ in range(int(data.get("steps", 1)))]
+        return _json(200, {"steps": len(moved), "moved": moved})
+    if route == ("POST", "/_sandbox/order-status"):
+        try:
+            order = app.sandbox.set_order_status(token, int(data["id"]), data["status"])
+        except Missing:
+            return _json(404, {"error": "no such order"})
+        return _json(200, order)
+    if route == ("PUT", "/_sandbox/faults"):
+        try:
+            return _json(200, app.faults.set(data))
+        except ValueError as exc:
+            return _json(400, {"error": str(exc)})
+    if route == ("DELETE", "/_sandbox/faults"):
+        app.faults.clear()
+        return _json(200, {"cleared": True})
+    if route == ("POST", "/_sandbox/pause"):
+        app.paused.set()
+        return _json(200, {"paused": True})
+    if route == ("POST", "/_sandbox/resume"):
+        app.paused.clear()
+        return _json(200, {"paused": False})
+    if route == ("GET", "/_sandbox/stats"):
+        s = app.stats
+        result = {"requests": s.requests, "by_status": {str(k): v for k, v in sorted(s.by_status.items())},
+                  "faults_fired": app.faults.fired, "steps": app.sandbox.step_count}
+        if token:
+            result["orders_created"] = app.store.created_count(token, "customer_order_submissions")
+            result["rmas_created"] = app.store.created_count(token, "rmas")
+            result["queues_created"] = app.store.created_count(token, "automation_queues")
+            result["serial_data_created"] = app.store.created_count(token, "serial_data")
+            result["webhooks"] = app.store.webhook_log(token)
+        return _json(200, result)
+    return _json(404, {"error": f"no control route {method} {path}"})
+
+
+def make_server(host: str, port: int, app: App) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"app": app})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,169 @@
+"""Typed functions for every endpoint of both vendor editions, over one UpstreamClient.
+
+Collections return lazy iterators of records (paged with offset/limit); writes take an
+idempotency key so a lost answer can be retried safely.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from .client import UpstreamClient
+from .records import (
+    AutomationQueue,
+    AutomationTask,
+    AutomationTaskType,
+    Country,
+    CustomerCatalogItem,
+    Inventory,
+    Invoice,
+    Item,
+    Order,
+    RmaDetail,
+    RmaSummary,
+    SerialDatum,
+    ShipMethod,
+)
+
+COLLECTION_PATHS = {
+    "countries": "/v2/countries",
+    "ship_methods": "/v2/ship_methods",
+    "items": "/v2/items",
+    "customer_catalog_items": "/v2/customer_catalog_items",
+    "inventories": "/v2/inventories",
+    "invoices": "/v2/invoices",
+    "orders": "/v2/customer_order_submissions",
+    "rmas": "/v2/rmas",
+    "open_rmas": "/v2/rmas/open",
+    "closed_rmas": "/v2/rmas/closed",
+    "automation_queues": "/v2/automation_queues",
+    "automation_task_types": "/v2/automation_task_types",
+    "serial_data": "/v2/serial_data",
+}
+AUTOMATION_TASKS_REPORT = "/v2/automation_tasks/details.csv"
+
+
+def _each(client: UpstreamClient, name: str, record, page_size: int) -> Iterator:
+    for row in client.iter_rows(COLLECTION_PATHS[name], page_size=page_size):
+        yield record.from_api(row)
+
+
+def _one(client: UpstreamClient, name: str, record, id_: int):
+    return record.from_api(client.get(f"{COLLECTION_PATHS[name]}/{int(id_)}"))
+
+
+def countries(client, page_size=1000) -> Iterator[Country]:
+    return _each(client, "countries", Country, page_size)
+
+
+def country(client, id_) -> Country:
+    return _one(client, "countries", Country, id_)
+
+
+def ship_methods(client, page_size=1000) -> Iterator[ShipMethod]:
+    return _each(client, "ship_methods", ShipMethod, page_size)
+
+
+def ship_method(client, id_) -> ShipMethod:
+    return _one(client, "ship_methods", ShipMethod, id_)
+
+
+def items(client, page_size=1000) -> Iterator[Item]:
+    return _each(client, "items", Item, page_size)
+
+
+def item(client, id_) -> Item:
+    return _one(client, "items", Item, id_)
+
+
+def customer_catalog_items(client, page_size=1000) -> Iterator[CustomerCatalogItem]:
+    return _each(client, "customer_catalog_items", CustomerCatalogItem, page_size)
+
+
+def customer_catalog_item(client, id_) -> CustomerCatalogItem:
+    return _one(client, "customer_catalog_items", CustomerCatalogItem, id_)
+
+
+def inventories(client, page_size=1000) -> Iterator[Inventory]:
+    return _each(client, "inventories", Inventory, page_size)
+
+
+def inventory(client, id_) -> Inventory:
+    return _one(client, "inventories", Inventory, id_)
+
+
+def invoices(client, page_size=1000) -> Iterator[Invoice]:
+    return _each(client, "invoices", Invoice, page_size)
+
+
+def invoice(client, id_) -> Invoice:
+    return _one(client, "invoices", Invoice, id_)
+
+
+def orders(client, page_size=1000) -> Iterator[Order]:
+    return _each(client, "orders", Order, page_size)
+
+
+def order(client, id_) -> Order:
+    return _one(client, "orders", Order, id_)
+
+
+def create_order(client, payload: dict, idempotency_key: str) -> Order:
+    return Order.from_api(client.post(COLLECTION_PATHS["orders"], payload, idempotency_key=idempotency_key))
+
+
+def rmas(client, page_size=1000) -> Iterator[RmaSummary]:
+    return _each(client, "rmas", RmaSummary, page_size)
+
+
+def open_rmas(client, page_size=1000) -> Iterator[RmaSummary]:
+    return _each(client, "open_rmas", RmaSummary, page_size)
+
+
+def closed_rmas(client, page_size=1000) -> Iterator[RmaSummary]:
+    return _each(client, "closed_rmas", RmaSummary, page_size)
+
+
+def rma(client, id_) -> RmaDetail:
+    return RmaDetail.from_api(client.get(f"/v2/rmas/{int(id_)}"))
+
+
+def create_rma(client, payload: dict, idempotency_key: str) -> RmaDetail:
+    return RmaDetail.from_api(client.post("/v2/rmas", payload, idempotency_key=idempotency_key))
+
+
+def automation_queues(client, page_size=1000) -> Iterator[AutomationQueue]:
+    return _each(client, "automation_queues", AutomationQueue, page_size)
+
+
+def automation_queue(client, id_) -> AutomationQueue:
+    return _one(client, "automation_queues", AutomationQueue, id_)
+
+
+def create_automation_queue(client, payload: dict, idempotency_key: str) -> AutomationQueue:
+    return AutomationQueue.from_api(client.post("/v2/automation_queues", payload, idempotency_key=idempotency_key))
+
+
+def automation_task_types(client, page_size=1000) -> Iterator[AutomationTaskType]:
+    return _each(client, "automation_task_types", AutomationTaskType, page_size)
+
+
+def automation_task_type(client, id_) -> AutomationTaskType:
+    return _one(client, "automation_task_types", AutomationTaskType, id_)
+
+
+def update_automation_task(client, payload: dict, idempotency_key: str) -> AutomationTask:
+    return AutomationTask.from_api(client.put("/v2/automation_tasks", payload, idempotency_key=idempotency_key))
+
+
+def serial_data(client, page_size=1000) -> Iterator[SerialDatum]:
+    return _each(client, "serial_data", SerialDatum, page_size)
+
+
+def create_serial_datum(client, payload: dict, idempotency_key: str) -> SerialDatum:
+    return SerialDatum.from_api(client.post("/v2/serial_data", payload, idempotency_key=idempotency_key))
+
+
+def automation_tasks_report(client) -> Iterator[AutomationTask]:
+    for row in client.get_csv(AUTOMATION_TASKS_REPORT):
+        yield AutomationTask.from_api(row)
