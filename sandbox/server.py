@@ -319,6 +319,7 @@ WRITES = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small keep-alive answers must not wait for delayed ACKs
     server_version = "MBXSandbox/1.0"
     app: App  # set on the subclass made by make_server
 

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS rows (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rows_ref ON rows (token, collection, ref);
 CREATE INDEX IF NOT EXISTS rows_tag ON rows (token, collection, tag, id);
+-- Keys only: skipping OFFSET rows walks this small index, not the table's JSON bodies.
+CREATE INDEX IF NOT EXISTS rows_ids ON rows (token, collection, id);
 CREATE TABLE IF NOT EXISTS idempotency (
     token TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL,
     response TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (token, key)
@@ -113,13 +115,22 @@ class Store:
         return self._counts[key]
 
     def page(self, token: str, collection: str, offset: int, limit: int, tag: str | None = None) -> list[str]:
+        """One page in ascending id order: find the first id through a keys-only index, then
+        read `limit` bodies from there (OFFSET never walks the stored JSON)."""
+        conn = self.connection()
         if tag is None:
-            sql = "SELECT body FROM rows WHERE token=? AND collection=? ORDER BY id LIMIT ? OFFSET ?"
-            args = (token, collection, limit, offset)
+            where, args = "token=? AND collection=?", (token, collection)
+            index = "rows_ids"
         else:
-            sql = "SELECT body FROM rows WHERE token=? AND collection=? AND tag=? ORDER BY id LIMIT ? OFFSET ?"
-            args = (token, collection, tag, limit, offset)
-        return [r[0] for r in self.connection().execute(sql, args)]
+            where, args = "token=? AND collection=? AND tag=?", (token, collection, tag)
+            index = "rows_tag"
+        first = conn.execute(f"SELECT id FROM rows INDEXED BY {index} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?",
+                             (*args, offset)).fetchone()
+        if first is None:
+            return []
+        rows = conn.execute(f"SELECT body FROM rows WHERE {where} AND id >= ? ORDER BY id LIMIT ?",
+                            (*args, first[0], limit))
+        return [r[0] for r in rows]
 
     def iter_bodies(self, token: str, collection: str, batch: int = 2000) -> Iterator[str]:
         last = -1
