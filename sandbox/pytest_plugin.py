@@ -63,7 +63,7 @@ class SandboxHandle:
 
     def set_faults(self, **options) -> dict:
         """error_rate, error_status, rate_limit_rate, retry_after, latency_ms, timeout_rate,
-        timeout_seconds, drop_after_commit_rate, path_prefix, method, token, count."""
+        timeout_seconds, drop_after_commit_rate, path_prefix, method, token, count, after."""
         return self.control("PUT", "faults", options)
 
     def clear_faults(self) -> None:

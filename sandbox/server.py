@@ -45,11 +45,12 @@ class Drop(Exception):
 
 
 class Faults:
-    """Run-time fault injection; every option optional. `count` limits how many fire."""
+    """Run-time fault injection; every option optional. `count` limits how many fire and
+    `after` lets that many matching requests through before any fires."""
 
     OPTIONS = {"error_rate": 0.0, "error_status": 500, "rate_limit_rate": 0.0, "retry_after": 1,
                "latency_ms": 0, "timeout_rate": 0.0, "timeout_seconds": 5.0, "drop_after_commit_rate": 0.0,
-               "path_prefix": "", "method": "", "token": "", "count": None}
+               "path_prefix": "", "method": "", "token": "", "count": None, "after": 0}
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -79,6 +80,9 @@ class Faults:
             if c["token"] and c["token"] != token:
                 return None, c
             if c["count"] is not None and c["count"] <= 0:
+                return None, c
+            if c["after"] > 0:  # let this many matching requests through first
+                c["after"] -= 1
                 return None, c
             chosen = None
             for kind, rate in (("error", c["error_rate"]), ("rate_limit", c["rate_limit_rate"]),

@@ -114,6 +114,7 @@ class UpstreamClient:
                         read_timeout or settings.UPSTREAM_READ_TIMEOUT)
         self.sleep = sleep
         self.log_calls = log_calls
+        self._deferred: list | None = None
 
     def __repr__(self) -> str:
         return f"<UpstreamClient {self.base_url} org={getattr(self.organization, 'slug', '?')}>"
@@ -238,14 +239,34 @@ class UpstreamClient:
             return
         from .models import UpstreamCall
 
+        call = UpstreamCall(
+            organization_id=getattr(self.organization, "pk", None), method=method, path=path[:500],
+            status=status, duration_ms=duration_ms, attempt=attempt, error=(error or "")[:500],
+            idempotency_key=idempotency_key or "",
+        )
+        if self._deferred is not None:
+            self._deferred.append(call)  # written by flush_call_log() on the owner's thread
+            return
         try:
-            UpstreamCall.objects.create(
-                organization_id=getattr(self.organization, "pk", None), method=method, path=path[:500],
-                status=status, duration_ms=duration_ms, attempt=attempt, error=(error or "")[:500],
-                idempotency_key=idempotency_key or "",
-            )
+            call.save()
         except Exception as exc:  # the call log must never break the call
             log.warning("could not record upstream call: %s", exc.__class__.__name__)
+
+    def defer_call_log(self) -> None:
+        """Collect call-log rows in memory (calls made from a helper thread) until flushed."""
+        if self._deferred is None:
+            self._deferred = []
+
+    def flush_call_log(self) -> None:
+        from .models import UpstreamCall
+
+        if not self._deferred:
+            return
+        calls, self._deferred[:] = list(self._deferred), []
+        try:
+            UpstreamCall.objects.bulk_create(calls)
+        except Exception as exc:
+            log.warning("could not record %s upstream calls: %s", len(calls), exc.__class__.__name__)
 
     # -- collections ----------------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:

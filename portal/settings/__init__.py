@@ -218,6 +218,9 @@ UPSTREAM_BACKOFF_BASE = env.float("UPSTREAM_BACKOFF_BASE", default=0.5)
 UPSTREAM_BACKOFF_CAP = env.float("UPSTREAM_BACKOFF_CAP", default=30.0)
 UPSTREAM_CALL_LOG_DAYS = env.int("UPSTREAM_CALL_LOG_DAYS", default=14)
 
+# Sync engine: a WORKING run without a heartbeat for this long is considered dead.
+SYNC_STALE_AFTER = env.int("SYNC_STALE_AFTER", default=600)  # seconds
+
 # Outbox ("persist, then call"): retries of writes to the upstream.
 OUTBOX_RETRY_BASE = env.float("OUTBOX_RETRY_BASE", default=5.0)  # seconds
 OUTBOX_RETRY_CAP = env.float("OUTBOX_RETRY_CAP", default=600.0)  # seconds

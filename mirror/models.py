@@ -1,0 +1,251 @@
+"""The local mirror of every upstream collection, per organization.
+
+Every mirror row keeps the raw upstream payload beside the promoted columns staff filter,
+sort and join on; when it was first mirrored, last changed and (if so) vanished upstream;
+and a content hash, so a row is rewritten only when its content changed. Rows are never
+hard-deleted: a row gone upstream keeps `vanished_at`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from accounts.scoping import OrgOwned, OrgQuerySet
+
+
+class MirrorQuerySet(OrgQuerySet):
+    def present(self):
+        return self.filter(vanished_at__isnull=True)
+
+
+class MirrorModel(OrgOwned):
+    upstream_id = models.BigIntegerField("upstream id")
+    raw = models.JSONField(help_text="the upstream payload as last received")
+    content_hash = models.CharField(max_length=32)
+    first_seen_at = models.DateTimeField()
+    changed_at = models.DateTimeField()
+    vanished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MirrorQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["upstream_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "upstream_id"], name="%(app_label)s_%(class)s_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.upstream_id}"
+
+
+class Country(MirrorModel):
+    iso_code = models.CharField(max_length=10)
+    name = models.CharField(max_length=255)
+
+    class Meta(MirrorModel.Meta):
+        verbose_name_plural = "countries"
+        ordering = ["name"]
+
+
+class ShipMethod(MirrorModel):
+    name = models.CharField(max_length=255)
+    description = models.CharField(max_length=510, blank=True)
+    carrier = models.CharField(max_length=255, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        ordering = ["name"]
+
+
+class Item(MirrorModel):
+    name = models.CharField(max_length=510)
+    description = models.CharField(max_length=510, blank=True)
+    item_category_id = models.BigIntegerField(null=True, blank=True)
+    serialized = models.BooleanField(null=True)
+    stocked = models.BooleanField(null=True)
+    manufacturer_sku = models.CharField(max_length=255, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        indexes = [models.Index(fields=["organization", "name"], name="mirror_item_name")]
+
+
+class CatalogItem(MirrorModel):
+    customer_sku = models.CharField(max_length=255)
+    price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    item_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        verbose_name = "customer catalog item"
+        indexes = [models.Index(fields=["organization", "customer_sku"], name="mirror_catalog_sku")]
+
+
+class Inventory(MirrorModel):
+    item_id = models.BigIntegerField(null=True, blank=True)
+    inventory_location_id = models.BigIntegerField(null=True, blank=True)
+    quantity_on_hand = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    quantity_allocated = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    quantity_on_order = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    updated_upstream_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        verbose_name_plural = "inventories"
+        indexes = [models.Index(fields=["organization", "item_id"], name="mirror_inv_item"),
+                   models.Index(fields=["organization", "inventory_location_id"], name="mirror_inv_loc")]
+
+
+class Invoice(MirrorModel):
+    order_id = models.BigIntegerField("upstream order id", null=True, blank=True)
+    billed_at = models.DateTimeField(null=True, blank=True)
+    total = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    updated_upstream_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        indexes = [models.Index(fields=["organization", "order_id"], name="mirror_invoice_order"),
+                   models.Index(fields=["organization", "-billed_at"], name="mirror_invoice_billed")]
+
+
+class Order(MirrorModel):
+    purchase_order = models.CharField(max_length=255, blank=True)
+    customer_order = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, blank=True, help_text="Pending, Released or Shipped")
+    ship_method_id = models.BigIntegerField(null=True, blank=True)
+    ship_method = models.CharField(max_length=255, blank=True)
+    recipient_name = models.CharField(max_length=255, blank=True)
+    recipient_company = models.CharField(max_length=255, blank=True)
+    recipient_country = models.CharField(max_length=10, blank=True)
+    created_upstream_at = models.DateTimeField(null=True, blank=True)
+    updated_upstream_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        indexes = [models.Index(fields=["organization", "status"], name="mirror_order_status"),
+                   models.Index(fields=["organization", "customer_order"], name="mirror_order_co"),
+                   models.Index(fields=["organization", "-updated_upstream_at"], name="mirror_order_updated")]
+
+
+class OrderLine(models.Model):
+    ORG_LOOKUP = "order__organization"
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    product_code = models.CharField(max_length=255)
+    quantity = models.IntegerField(null=True)
+    customs_declared_value = models.DecimalField(max_digits=14, decimal_places=4, null=True)
+    serial_numbers = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["order", "position"]
+        indexes = [models.Index(fields=["product_code"], name="mirror_orderline_code")]
+
+
+class OrderTrackingNumber(models.Model):
+    ORG_LOOKUP = "order__organization"
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tracking_numbers")
+    tracking_number = models.CharField(max_length=255, db_index=True)
+    weight = models.DecimalField(max_digits=12, decimal_places=3, null=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+
+class OrderInvoice(models.Model):
+    ORG_LOOKUP = "order__organization"
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="invoice_refs")
+    invoice_number = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        ordering = ["order", "invoice_number"]
+
+
+class Rma(MirrorModel):
+    subject = models.CharField(max_length=255, blank=True)
+    order_id = models.BigIntegerField("upstream order id", null=True, blank=True)
+    repair_order_id = models.BigIntegerField(null=True, blank=True)
+    replacement_order_id = models.BigIntegerField(null=True, blank=True)
+    manufacturer_serial = models.CharField(max_length=255, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    closed_date = models.DateField(null=True, blank=True)
+    status_id = models.IntegerField(null=True, blank=True)
+    status_name = models.CharField(max_length=100, blank=True)
+    item_id = models.BigIntegerField(null=True, blank=True)
+    item_name = models.CharField(max_length=255, blank=True)
+    category_name = models.CharField(max_length=255, blank=True)
+    is_open = models.BooleanField(default=True)
+    detail = models.JSONField(null=True, blank=True, help_text="GET /v2/rmas/<id> as last fetched")
+    detail_hash = models.CharField(max_length=32, blank=True, default="", db_default="")
+    detail_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        verbose_name = "RMA"
+        indexes = [models.Index(fields=["organization", "is_open"], name="mirror_rma_open"),
+                   models.Index(fields=["organization", "manufacturer_serial"], name="mirror_rma_serial")]
+
+
+class RmaLine(models.Model):
+    ORG_LOOKUP = "rma__organization"
+    rma = models.ForeignKey(Rma, on_delete=models.CASCADE, related_name="lines")
+    quantity = models.IntegerField(null=True)
+    item_id = models.BigIntegerField(null=True)
+    item_name = models.CharField(max_length=255, blank=True)
+    category_name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["rma", "id"]
+
+
+class RmaNote(models.Model):
+    ORG_LOOKUP = "rma__organization"
+
+    class Kind(models.TextChoices):
+        PROBLEM = "problem"
+        TROUBLESHOOTING = "troubleshooting"
+        RESULT = "result"
+
+    rma = models.ForeignKey(Rma, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    upstream_id = models.BigIntegerField(null=True)
+    message = models.TextField(blank=True)
+    created_upstream_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["rma", "created_upstream_at", "id"]
+
+
+class AutomationQueue(MirrorModel):
+    serial_id = models.BigIntegerField(null=True, blank=True)
+    work_order_id = models.BigIntegerField(null=True, blank=True)
+    finished = models.BooleanField(null=True)
+    ip_address = models.CharField(max_length=255, blank=True)
+
+
+class AutomationTaskType(MirrorModel):
+    name = models.CharField(max_length=255)
+    description = models.CharField(max_length=255, blank=True)
+
+
+class AutomationTask(MirrorModel):
+    automation_queue_id = models.BigIntegerField(null=True, blank=True)
+    automation_task_type_id = models.BigIntegerField(null=True, blank=True)
+    sequence = models.IntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed = models.BooleanField(null=True)
+    message = models.CharField(max_length=500, blank=True)
+    assignee_name = models.CharField(max_length=255, blank=True)
+    work_order_id = models.BigIntegerField(null=True, blank=True)
+    item_id = models.BigIntegerField(null=True, blank=True)
+    manufacturer_serial = models.CharField(max_length=255, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        indexes = [models.Index(fields=["organization", "manufacturer_serial"], name="mirror_task_serial"),
+                   models.Index(fields=["organization", "automation_queue_id"], name="mirror_task_queue")]
+
+
+class SerialDatum(MirrorModel):
+    manufacturer_serial = models.CharField(max_length=255)
+    serial_data_type_id = models.IntegerField(null=True, blank=True)
+    metadata = models.CharField(max_length=255, blank=True)
+    value = models.CharField(max_length=255, blank=True)
+
+    class Meta(MirrorModel.Meta):
+        verbose_name_plural = "serial data"
+        indexes = [models.Index(fields=["organization", "manufacturer_serial"], name="mirror_serial_serial")]

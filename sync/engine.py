@@ -1,0 +1,332 @@
+"""The one generic sync engine, driven by sync.registry.
+
+For a resource of an organization it pages through the upstream collection (fetching the
+next page while the current one is written), maps each row to the mirror model's columns,
+and upserts each page in bulk inside one transaction:
+
+- rows whose content hash did not change are not written at all;
+- on PostgreSQL changed rows go through COPY into a temporary staging table and one
+  `INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE content_hash IS DISTINCT FROM ...`;
+  elsewhere (SQLite, the laptop default) through bulk_create / bulk_update;
+- the ids seen are kept in a temporary table (memory stays flat), and only after a
+  complete pass are rows that were not seen flagged `vanished_at` (never deleted).
+
+A failure leaves every page already written in place, and the run FAILED with its error;
+the next run repairs the rest. At most one run per organization and resource is active
+(a partial unique constraint on SyncRun); a run whose worker died is reaped after
+SYNC_STALE_AFTER seconds without a heartbeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import queue
+import threading
+from datetime import timedelta
+from typing import Callable, Iterator
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from upstream.client import UpstreamClient
+
+from . import registry
+from .models import SyncRun
+from .registry import Resource
+
+log = logging.getLogger("sync")
+
+PAGE_SIZE = 1000
+COMMON = ("upstream_id", "raw", "content_hash")
+
+
+class AlreadyRunning(Exception):
+    """Another run of this organization's resource is active."""
+
+
+def content_hash(raw_json: str) -> str:
+    return hashlib.md5(raw_json.encode(), usedforsecurity=False).hexdigest()
+
+
+# -- fetching ---------------------------------------------------------------------------------
+def fetch_pages(client: UpstreamClient, resource: Resource, page_size: int = PAGE_SIZE) -> Iterator[list[dict]]:
+    if resource.kind == "csv":
+        chunk: list[dict] = []
+        for row in client.get_csv(resource.path):
+            chunk.append(row)
+            if len(chunk) >= page_size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+    else:
+        for page in client.paginate(resource.path, page_size=page_size):
+            if page.results:
+                yield page.results
+
+
+def prefetched(pages: Iterator[list[dict]], depth: int = 2) -> Iterator[list[dict]]:
+    """Fetch the next pages in a thread while the caller writes the current one."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for page in pages:
+                if stop.is_set():
+                    return
+                q.put(page)
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
+# -- writing --------------------------------------------------------------------------------
+class Writer:
+    """Writes pages of one resource for one organization on the current connection."""
+
+    def __init__(self, organization, resource: Resource):
+        self.organization = organization
+        self.resource = resource
+        self.model = resource.model
+        self.table = self.model._meta.db_table
+        self.columns = list(resource.fields)
+
+    def begin(self) -> None:
+        with connection.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS sync_seen (upstream_id bigint)")
+            cur.execute("DELETE FROM sync_seen")
+
+    def prepare(self, rows: list[dict]) -> dict[int, tuple]:
+        """upstream_id -> (raw json text, hash, raw dict, mapped values); duplicates keep the last."""
+        out: dict[int, tuple] = {}
+        mapper = self.resource.mapper
+        for raw in rows:
+            upstream_id = _int(raw.get("id"))
+            if upstream_id is None:
+                continue
+            text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+            out[upstream_id] = (text, content_hash(text), raw, mapper(raw))
+        return out
+
+    def existing(self, ids: list[int]) -> dict[int, tuple[str, bool]]:
+        with connection.cursor() as cur:
+            placeholders = ",".join(["%s"] * len(ids))
+            cur.execute(f"SELECT upstream_id, content_hash, vanished_at FROM {self.table} "
+                        f"WHERE organization_id = %s AND upstream_id IN ({placeholders})",
+                        [self.organization.pk, *ids])
+            return {r[0]: (r[1], r[2] is not None) for r in cur.fetchall()}
+
+    def write_page(self, rows: list[dict]) -> tuple[dict, list[tuple[int, int, dict]]]:
+        prepared = self.prepare(rows)
+        ids = list(prepared)
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        if not ids:
+            return counts, []
+        existing = self.existing(ids)
+        todo = {}
+        for upstream_id, item in prepared.items():
+            known = existing.get(upstream_id)
+            if known and known[0] == item[1] and not known[1]:
+                counts["unchanged"] += 1
+            else:
+                todo[upstream_id] = item
+        changed = self.upsert(todo, existing) if todo else []
+        for pk, upstream_id, _ in changed:
+            counts["created" if upstream_id not in existing else "updated"] += 1
+        self.mark_seen(ids)
+        return counts, changed
+
+    def mark_seen(self, ids: list[int]) -> None:
+        with connection.cursor() as cur:
+            cur.executemany("INSERT INTO sync_seen (upstream_id) VALUES (%s)", [(i,) for i in ids])
+
+    def upsert(self, todo: dict[int, tuple], existing: dict) -> list[tuple[int, int, dict]]:
+        now = timezone.now()
+        model = self.model
+        new, changed = [], []
+        pks = dict(model.objects.filter(organization=self.organization, upstream_id__in=[
+            i for i in todo if i in existing]).values_list("upstream_id", "pk"))
+        for upstream_id, (text, digest, raw, values) in todo.items():
+            obj = model(organization=self.organization, upstream_id=upstream_id, raw=raw, content_hash=digest,
+                        changed_at=now, vanished_at=None, **values)
+            if upstream_id in pks:
+                obj.pk = pks[upstream_id]
+                changed.append(obj)
+            else:
+                obj.first_seen_at = now
+                new.append(obj)
+        model.objects.bulk_create(new, batch_size=500)
+        if changed:
+            model.objects.bulk_update(changed, ["raw", "content_hash", "changed_at", "vanished_at", *self.columns],
+                                      batch_size=500)
+        if new and new[0].pk is None:  # backends without RETURNING on bulk insert
+            created = dict(model.objects.filter(organization=self.organization,
+                                                upstream_id__in=[o.upstream_id for o in new])
+                           .values_list("upstream_id", "pk"))
+            for obj in new:
+                obj.pk = created[obj.upstream_id]
+        return [(o.pk, o.upstream_id, o.raw) for o in [*new, *changed]]
+
+    def mark_vanished(self) -> int:
+        now = timezone.now()
+        with connection.cursor() as cur:
+            cur.execute(f"UPDATE {self.table} SET vanished_at = %s WHERE organization_id = %s "
+                        f"AND vanished_at IS NULL AND NOT EXISTS "
+                        f"(SELECT 1 FROM sync_seen s WHERE s.upstream_id = {self.table}.upstream_id)",
+                        [now, self.organization.pk])
+            return cur.rowcount
+
+
+class PostgresWriter(Writer):
+    """COPY into a staging table, then one INSERT ... ON CONFLICT that skips unchanged rows."""
+
+    def begin(self) -> None:
+        cols = ", ".join([*COMMON, *self.columns])
+        self.stage = f"sync_stage_{self.table}"
+        with connection.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS sync_seen (upstream_id bigint)")
+            cur.execute("TRUNCATE sync_seen")
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} AS SELECT {cols} FROM {self.table} WITH NO DATA")
+
+    def existing(self, ids: list[int]) -> dict[int, tuple[str, bool]]:
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL FROM {self.table} "
+                        f"WHERE organization_id = %s AND upstream_id = ANY(%s)", [self.organization.pk, ids])
+            return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+
+    def mark_seen(self, ids: list[int]) -> None:
+        with connection.cursor() as cur:
+            with cur.connection.cursor().copy("COPY sync_seen (upstream_id) FROM STDIN") as copy:
+                for i in ids:
+                    copy.write_row((i,))
+
+    def upsert(self, todo: dict[int, tuple], existing: dict) -> list[tuple[int, int, dict]]:
+        now = timezone.now()
+        cols = [*COMMON, *self.columns]
+        col_list = ", ".join(cols)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in ["raw", "content_hash", *self.columns])
+        with connection.cursor() as cur:
+            raw_conn = cur.connection
+            with raw_conn.cursor() as pg:
+                pg.execute(f"TRUNCATE {self.stage}")
+                with pg.copy(f"COPY {self.stage} ({col_list}) FROM STDIN") as copy:
+                    for upstream_id, (text, digest, raw, values) in todo.items():
+                        copy.write_row((upstream_id, text, digest, *[values[c] for c in self.columns]))
+                pg.execute(
+                    f"INSERT INTO {self.table} (organization_id, first_seen_at, changed_at, vanished_at, {col_list}) "
+                    f"SELECT %s, %s, %s, NULL, {col_list} FROM {self.stage} "
+                    f"ON CONFLICT (organization_id, upstream_id) DO UPDATE SET {updates}, "
+                    f"changed_at = EXCLUDED.changed_at, vanished_at = NULL "
+                    f"WHERE {self.table}.content_hash IS DISTINCT FROM EXCLUDED.content_hash "
+                    f"OR {self.table}.vanished_at IS NOT NULL "
+                    f"RETURNING id, upstream_id",
+                    [self.organization.pk, now, now])
+                returned = pg.fetchall()
+        return [(pk, upstream_id, todo[upstream_id][2]) for pk, upstream_id in returned]
+
+
+def writer_for(organization, resource: Resource) -> Writer:
+    return (PostgresWriter if connection.vendor == "postgresql" else Writer)(organization, resource)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- runs -----------------------------------------------------------------------------------
+def reap_stale_runs(organization, resource_name: str) -> int:
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER)
+    return SyncRun.objects.filter(
+        organization=organization, resource=resource_name,
+        status__in=[SyncRun.Status.PENDING, SyncRun.Status.WORKING],
+    ).filter(heartbeat_at__lt=cutoff).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now(),
+        error="the worker stopped sending heartbeats (killed or lost); the next run repairs the mirror")
+
+
+def start_run(organization, resource_name: str, trigger: str) -> SyncRun:
+    """A WORKING run row, or AlreadyRunning when another is active for this org and resource."""
+    reap_stale_runs(organization, resource_name)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(organization=organization, resource=resource_name, trigger=trigger,
+                                          status=SyncRun.Status.WORKING, started_at=now, heartbeat_at=now)
+    except IntegrityError:
+        raise AlreadyRunning(f"a {resource_name} sync of {organization.slug} is already running") from None
+
+
+def _safe_error(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{exc.__class__.__name__}: {text}"[:1000]
+
+
+def run_sync(organization, resource_name: str, trigger: str = SyncRun.Trigger.SCHEDULE, *,
+             client: UpstreamClient | None = None, on_page: Callable[[SyncRun], None] | None = None,
+             page_size: int = PAGE_SIZE) -> SyncRun:
+    """Run one sync now, in this process. Raises AlreadyRunning when one is active."""
+    resource = registry.get(resource_name)
+    run = start_run(organization, resource_name, trigger)
+    own_client = client is None
+    client = client or UpstreamClient(organization)
+    writer = writer_for(organization, resource)
+    client.defer_call_log()  # pages are fetched on a helper thread; its calls are logged from here
+    try:
+        writer.begin()
+        for rows in prefetched(fetch_pages(client, resource, page_size)):
+            with transaction.atomic():
+                counts, changed = writer.write_page(rows)
+                if resource.after_page:
+                    resource.after_page(organization, client, changed, run)
+                run.pages += 1
+                run.rows_fetched += len(rows)
+                run.created += counts["created"]
+                run.updated += counts["updated"]
+                run.unchanged += counts["unchanged"]
+                run.heartbeat_at = timezone.now()
+                run.save(update_fields=["pages", "rows_fetched", "created", "updated", "unchanged", "heartbeat_at"])
+            client.flush_call_log()
+            if on_page:
+                on_page(run)
+        with transaction.atomic():
+            run.vanished = writer.mark_vanished()
+        if resource.after_run:
+            resource.after_run(organization, client, run)
+        run.status = SyncRun.Status.SUCCESS
+    except Exception as exc:
+        log.warning("sync %s of %s failed: %s", resource_name, organization.slug, _safe_error(exc))
+        run.status = SyncRun.Status.FAILED
+        run.error = _safe_error(exc)
+    finally:
+        client.flush_call_log()
+        run.finished_at = timezone.now()
+        run.save()
+        if own_client:
+            client.close()
+    return run

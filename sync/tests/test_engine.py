@@ -1,0 +1,161 @@
+"""The sync engine against the real sandbox over loopback."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from mirror import models as m
+from sync import registry
+from sync.engine import AlreadyRunning, run_sync, start_run
+from sync.models import SyncRun
+
+
+def sync_all(org):
+    return {name: run_sync(org, name) for name in registry.REGISTRY}
+
+
+def test_first_sync_mirrors_every_resource(sandbox_org):
+    runs = sync_all(sandbox_org)
+    for name, run in runs.items():
+        assert run.status == SyncRun.Status.SUCCESS, (name, run.error)
+        resource = registry.get(name)
+        count = resource.model.objects.for_org(sandbox_org).count()
+        assert count == run.rows_fetched == run.created > 0, name
+    order = m.Order.objects.for_org(sandbox_org).filter(status="Shipped").first()
+    assert order.lines.exists() and order.tracking_numbers.exists() and order.invoice_refs.exists()
+    assert order.lines.first().serial_numbers
+    assert {o.status for o in m.Order.objects.for_org(sandbox_org)} <= {"Pending", "Released", "Shipped"}
+    rma = m.Rma.objects.for_org(sandbox_org).filter(is_open=False).first()
+    assert rma.detail and rma.notes.filter(kind="problem").exists() and rma.lines.exists()
+    assert runs["rmas"].details_fetched == m.Rma.objects.for_org(sandbox_org).count()
+    assert m.AutomationTask.objects.for_org(sandbox_org).filter(failed=False).exists()
+
+
+def test_second_sync_without_upstream_change_writes_no_row(sandbox_org):
+    sync_all(sandbox_org)
+    before = {name: list(r.model.objects.for_org(sandbox_org).order_by("pk").values_list("pk", "changed_at", "content_hash"))
+              for name, r in registry.REGISTRY.items()}
+    xmins = _xmins(m.Inventory, sandbox_org)
+    runs = sync_all(sandbox_org)
+    for name, run in runs.items():
+        assert run.status == SyncRun.Status.SUCCESS, (name, run.error)
+        assert (run.created, run.updated, run.vanished) == (0, 0, 0), name
+        assert run.unchanged == run.rows_fetched > 0
+        after = list(registry.get(name).model.objects.for_org(sandbox_org).order_by("pk")
+                     .values_list("pk", "changed_at", "content_hash"))
+        assert after == before[name], name
+    assert _xmins(m.Inventory, sandbox_org) == xmins  # PostgreSQL: no tuple was rewritten
+
+
+def _xmins(model, org):
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT id, xmin::text FROM {model._meta.db_table} WHERE organization_id = %s ORDER BY id", [org.pk])
+        return cur.fetchall()
+
+
+def test_change_addition_and_removal_upstream_are_reflected(sandbox_org, sandbox):
+    token = sandbox_org.sandbox_token
+    run_sync(sandbox_org, "inventories")
+    rows = m.Inventory.objects.for_org(sandbox_org).order_by("upstream_id")
+    changed, removed = rows[0], rows[1]
+    raw = dict(changed.raw, quantity_on_hand=12345.0)
+    sandbox.upsert(token, "inventories", [raw, dict(raw, id=9_999_999, item_id=42)])
+    sandbox.delete(token, "inventories", [removed.upstream_id])
+    run = run_sync(sandbox_org, "inventories")
+    assert (run.created, run.updated, run.vanished) == (1, 1, 1)
+    changed.refresh_from_db()
+    assert changed.quantity_on_hand == 12345 and changed.raw["quantity_on_hand"] == 12345.0
+    assert m.Inventory.objects.for_org(sandbox_org).get(upstream_id=9_999_999).item_id == 42
+    removed.refresh_from_db()
+    assert removed.vanished_at is not None  # kept, flagged
+    sandbox.upsert(token, "inventories", [removed.raw])
+    run = run_sync(sandbox_org, "inventories")
+    removed.refresh_from_db()
+    assert removed.vanished_at is None and run.updated == 1
+
+
+def test_failure_in_the_middle_gives_a_failed_run_and_loses_nothing(sandbox_org, sandbox, settings):
+    settings.UPSTREAM_MAX_ATTEMPTS = 1
+    first = run_sync(sandbox_org, "inventories", page_size=10)
+    total = m.Inventory.objects.for_org(sandbox_org).count()
+    assert first.status == SyncRun.Status.SUCCESS and total > 30
+    sandbox.delete(sandbox_org.sandbox_token, "inventories",
+                   list(m.Inventory.objects.for_org(sandbox_org).order_by("-upstream_id")
+                        .values_list("upstream_id", flat=True)[:5]))
+    # Pages 1-2 answer, then the upstream fails for good.
+    sandbox.set_faults(error_rate=1.0, path_prefix="/v2/inventories", token=sandbox_org.sandbox_token, after=2)
+    run = run_sync(sandbox_org, "inventories", page_size=10)
+    assert run.status == SyncRun.Status.FAILED and "500" in run.error
+    assert run.pages == 2
+    assert m.Inventory.objects.for_org(sandbox_org).count() == total
+    assert not m.Inventory.objects.for_org(sandbox_org).exclude(vanished_at=None).exists()  # no pass, no vanish
+    sandbox.clear_faults()
+    repaired = run_sync(sandbox_org, "inventories", page_size=10)
+    assert repaired.status == SyncRun.Status.SUCCESS and repaired.vanished == 5
+
+
+def test_a_second_start_is_refused_while_one_runs(sandbox_org):
+    running = start_run(sandbox_org, "inventories", "manual")
+    with pytest.raises(AlreadyRunning):
+        run_sync(sandbox_org, "inventories")
+    assert SyncRun.objects.filter(organization=sandbox_org, resource="inventories").count() == 1
+    running.status = SyncRun.Status.SUCCESS
+    running.save()
+    assert run_sync(sandbox_org, "inventories").status == SyncRun.Status.SUCCESS
+
+
+def test_a_dead_run_is_reaped(sandbox_org, settings):
+    settings.SYNC_STALE_AFTER = 0
+    dead = start_run(sandbox_org, "countries", "schedule")
+    run = run_sync(sandbox_org, "countries")
+    dead.refresh_from_db()
+    assert dead.status == SyncRun.Status.FAILED and "heartbeats" in dead.error
+    assert run.status == SyncRun.Status.SUCCESS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_syncs_started_together_run_once(sandbox, transactional_db):
+    from conftest import make_org
+
+    sandbox.add_org("together-token", "together-secret", 5, "Together")
+    sandbox.seed("together-token", scale=0.2)
+    org = make_org("together", "Together", base_url=sandbox.url, token="together-token", secret="together-secret")
+    sandbox.set_faults(latency_ms=100, token="together-token")
+    results = []
+
+    def go():
+        from django.db import connection as conn
+        try:
+            results.append(run_sync(org, "inventories", page_size=20).status)
+        except AlreadyRunning:
+            results.append("refused")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["refused", "success"]
+    assert m.Inventory.objects.for_org(org).count() == SyncRun.objects.get(organization=org).rows_fetched
+
+
+def test_rma_detail_is_fetched_only_for_new_changed_or_open(sandbox_org, sandbox):
+    first = run_sync(sandbox_org, "rmas")
+    total = m.Rma.objects.for_org(sandbox_org).count()
+    open_count = m.Rma.objects.for_org(sandbox_org).filter(is_open=True).count()
+    assert first.details_fetched == total
+    second = run_sync(sandbox_org, "rmas")
+    assert second.details_fetched == open_count < total
+    closed = m.Rma.objects.for_org(sandbox_org).filter(is_open=False).first()
+    sandbox.upsert(sandbox_org.sandbox_token, "rmas", [dict(closed.detail, subject="Changed subject")])
+    third = run_sync(sandbox_org, "rmas")
+    assert third.details_fetched == open_count + 1
+    closed.refresh_from_db()
+    assert closed.subject == "Changed subject" and closed.detail["subject"] == "Changed subject"
