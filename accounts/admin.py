@@ -82,6 +82,16 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "upstream_token", "upstream_base_url"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+    actions = ["sync_now"]
+
+    @admin.action(description="Sync selected organizations now (every resource)")
+    def sync_now(self, request, queryset):
+        from sync.tasks import enqueue_organization_sync
+
+        orgs = list(queryset.filter(is_active=True))
+        for org in orgs:
+            enqueue_organization_sync(org, trigger="manual")
+        self.message_user(request, f"Sync queued for {len(orgs)} organization(s).")
 
     @admin.display(boolean=True, description="secret stored")
     def secret_set(self, obj):

@@ -19,11 +19,17 @@ def check_database() -> str | None:
     return None
 
 
+def broker_url() -> str:
+    from portal.celery import app
+
+    return app.conf.broker_url
+
+
 def check_broker() -> str | None:
     from portal.celery import app
 
     try:
-        with app.connection_for_write(url=app.conf.broker_url) as conn:
+        with app.connection_for_write(url=broker_url()) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             # A real round trip: declare nothing, just open a channel.
             conn.default_channel  # noqa: B018

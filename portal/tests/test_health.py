@@ -1,7 +1,6 @@
 """GET /healthz reports database and broker state."""
 
 from portal import health
-from portal.celery import app
 
 
 def test_healthz_is_ok_when_database_and_broker_answer(client, db):
@@ -12,9 +11,7 @@ def test_healthz_is_ok_when_database_and_broker_answer(client, db):
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, db, monkeypatch):
-    # Celery prefers the CELERY_BROKER_URL variable over its conf: point both at a dead port.
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(health, "broker_url", lambda: "redis://127.0.0.1:1/0")  # a real, refused connection
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()

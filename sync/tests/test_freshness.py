@@ -1,0 +1,76 @@
+"""The data freshness page, Sync now, the sync command, schedules and the admin action."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_celery_beat.models import PeriodicTask
+
+from conftest import make_member
+from sync import registry
+from sync.models import SyncRun
+
+
+def test_freshness_shows_each_resource_with_its_last_success(client_alice, org_a, org_b):
+    SyncRun.objects.create(organization=org_a, resource="inventories", status="success", rows_fetched=5)
+    SyncRun.objects.create(organization=org_b, resource="inventories", status="failed", error="globex secret trouble")
+    response = client_alice.get("/sync/")
+    assert response.status_code == 200
+    rows = {r["resource"].name: r for r in response.context["rows"]}
+    assert set(rows) == set(registry.REGISTRY)
+    assert rows["inventories"]["success"].organization == org_a
+    assert b"globex secret trouble" not in response.content
+
+
+def test_sync_now_is_for_managers(client, org_a):
+    viewer = make_member("vera", org_a, roles=["viewer"])
+    client.force_login(viewer)
+    page = client.get("/sync/")
+    assert page.status_code == 200 and b"Sync now" not in page.content
+    assert client.post("/sync/now/").status_code == 403
+
+
+def test_manager_queues_a_sync(client_alice, django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr("sync.tasks.sync_organization.delay", lambda *a: queued.append(a))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_alice.post("/sync/now/")
+    assert response.status_code == 302
+    assert queued and queued[0][1] == "manual"
+
+
+def test_every_active_organization_gets_default_schedules(org_a):
+    names = set(PeriodicTask.objects.filter(name__startswith="sync acme ").values_list("name", flat=True))
+    assert names == {f"sync acme {r}" for r in registry.REGISTRY}
+    inv = PeriodicTask.objects.get(name="sync acme inventories")
+    assert inv.interval.every == 300 and inv.enabled
+    org_a.is_active = False
+    org_a.save()
+    assert not PeriodicTask.objects.filter(name__startswith="sync acme ", enabled=True).exists()
+
+
+def test_an_edited_interval_is_kept(org_a):
+    from django_celery_beat.models import IntervalSchedule
+
+    task = PeriodicTask.objects.get(name="sync acme orders")
+    task.interval = IntervalSchedule.objects.create(every=999, period="seconds")
+    task.save()
+    org_a.save()
+    assert PeriodicTask.objects.get(name="sync acme orders").interval.every == 999
+
+
+def test_sync_command_prints_a_summary_and_fails_loudly(sandbox_org, sandbox):
+    out = io.StringIO()
+    call_command("sync", "countries", "ship_methods", org=sandbox_org.slug, no_progress=True, stdout=out,
+                 stderr=io.StringIO())
+    text = out.getvalue()
+    assert "countries" in text and "success" in text and "ship_methods" in text
+    sandbox.set_faults(error_rate=1.0, token=sandbox_org.sandbox_token)
+    with pytest.raises(CommandError, match="1 sync run"):
+        call_command("sync", "countries", org=sandbox_org.slug, no_progress=True, stdout=io.StringIO(),
+                     stderr=io.StringIO())
+
+
+def test_sync_command_rejects_unknown_resources(db):
+    with pytest.raises(CommandError, match="unknown resource"):
+        call_command("sync", "bananas")
