@@ -1,6 +1,15 @@
 from django.urls import path
 
-from portal.placeholder import section_not_built
+from . import upload, views
+from .lists import OrderListView
 
 app_name = "orders"
-urlpatterns = [path("", section_not_built("Orders"), name="list")]
+urlpatterns = [
+    path("", OrderListView.as_view(), name="list"),
+    path("new/", views.new_order, name="new"),
+    path("upload/", upload.upload, name="upload"),
+    path("catalog-search/", views.catalog_search, name="catalog_search"),
+    path("<int:pk>/", views.order_detail, name="detail"),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("submissions/<int:pk>/correct/", views.edit_submission, name="submission_edit"),
+]

@@ -1,2 +1,6 @@
+from django.urls import path
+
+from . import views
+
 app_name = "webhooks"
-urlpatterns: list = []
+urlpatterns = [path("order-update/", views.order_update, name="order_update")]

@@ -1,0 +1,103 @@
+"""Apply one upstream order payload to the mirror (webhook, submission answer), newest wins.
+
+The periodic sync pages whole collections; a webhook or a write answer brings one order.
+This reuses the sync registry's "orders" mapper and child-table hook, so one order lands in
+exactly the columns and child rows a sync would write. It never lets an older `updated_at`
+overwrite a newer state, and a payload identical to the stored one changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mirror.models import Order
+from sync import hooks, registry
+from sync.engine import content_hash
+from upstream.records import order_status, to_datetime, to_int
+
+from .models import OrderEvent, OrderSubmission
+
+log = logging.getLogger("orders")
+
+
+class Outcome:
+    CREATED = "created"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+
+
+@dataclass
+class Applied:
+    outcome: str
+    order: Order | None
+    status: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome in (Outcome.CREATED, Outcome.UPDATED)
+
+
+def apply_order_payload(organization, raw: dict, source: str) -> Applied:
+    """Upsert one order of `organization` from its upstream payload. Call inside or outside a transaction."""
+    upstream_id = to_int(raw.get("id"))
+    if upstream_id is None:
+        raise ValueError("the order payload has no id")
+    for attempt in range(2):  # a concurrent first insert of the same order loses once, then updates
+        try:
+            with transaction.atomic():
+                return _apply(organization, upstream_id, raw, source)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(organization, upstream_id: int, raw: dict, source: str) -> Applied:
+    resource = registry.get("orders")
+    text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+    digest = content_hash(text)
+    values = resource.mapper(raw)
+    now = timezone.now()
+    order = Order.objects.select_for_update().filter(organization=organization, upstream_id=upstream_id).first()
+    if order is not None:
+        if order.content_hash == digest and order.vanished_at is None:
+            return Applied(Outcome.DUPLICATE, order, order.status)
+        incoming = values.get("updated_upstream_at")
+        if order.updated_upstream_at and incoming and incoming < order.updated_upstream_at:
+            return Applied(Outcome.STALE, order, order.status)
+        previous_status = order.status
+        for key, value in values.items():
+            setattr(order, key, value)
+        order.raw, order.content_hash, order.changed_at, order.vanished_at = raw, digest, now, None
+        order.save()
+        outcome = Outcome.UPDATED
+    else:
+        previous_status = ""
+        order = Order.objects.create(organization=organization, upstream_id=upstream_id, raw=raw, content_hash=digest,
+                                     first_seen_at=now, changed_at=now, **values)
+        outcome = Outcome.CREATED
+    hooks.order_children(organization, None, [(order.pk, upstream_id, raw)], None)
+    if order.status and order.status != previous_status:
+        record_status(organization, upstream_id, order.status, order.updated_upstream_at, source)
+    return Applied(outcome, order, order.status)
+
+
+def record_status(organization, upstream_id: int, status: str, updated_at, source: str) -> None:
+    """Remember the first time an order reached `status`; notify its buyer (once) on commit."""
+    status = order_status(status)
+    _, created = OrderEvent.objects.get_or_create(
+        organization=organization, upstream_id=upstream_id, status=status,
+        defaults={"upstream_updated_at": to_datetime(updated_at) if updated_at else None, "source": source})
+    submission = OrderSubmission.objects.for_org(organization).filter(upstream_id=upstream_id).first()
+    if submission is not None:
+        OrderSubmission.objects.filter(pk=submission.pk).update(upstream_status=status)
+        if created:
+            from .notifications import queue_status_email
+
+            queue_status_email(submission, status)

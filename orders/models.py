@@ -1,0 +1,218 @@
+"""Orders as buyers submit them, their status history and the e-mails sent about them.
+
+An OrderSubmission is the buyer's order exactly as submitted; its outbox Delivery carries it
+to the upstream ("persist, then call"). Once the upstream has it, the mirror's Order (kept
+fresh by webhooks and the periodic sync) is the truth about its progress.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from accounts.scoping import OrgOwned
+from outbox.models import Delivery
+from outbox.models import Status as DeliveryStatus
+
+PARTY_FIELDS = ("name", "company", "email", "phone", "address_1", "address_2", "address_3", "city", "state",
+                "zip", "country")
+PARTY_REQUIRED = ("name", "phone", "address_1", "city", "zip", "country")
+ADDRESS_MAX = 35
+
+
+class State(models.TextChoices):
+    """What the buyer sees of a submission before (and while) the mirror knows the order."""
+
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
+    SUBMITTED = "submitted", "Submitted"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+_STATE_OF_DELIVERY = {
+    DeliveryStatus.QUEUED: State.QUEUED, DeliveryStatus.SENDING: State.SENDING,
+    DeliveryStatus.RETRYING: State.RETRYING, DeliveryStatus.SUCCEEDED: State.SUBMITTED,
+    DeliveryStatus.REJECTED: State.REJECTED, DeliveryStatus.FAILED: State.FAILED,
+}
+
+
+def _party(prefix: str, label: str):
+    fields = {}
+    for key in PARTY_FIELDS:
+        max_length = ADDRESS_MAX if key.startswith("address") else (10 if key == "country" else 255)
+        fields[f"{prefix}_{key}"] = models.CharField(
+            f"{label} {key.replace('_', ' ')}", max_length=max_length, blank=key not in PARTY_REQUIRED)
+    return fields
+
+
+class OrderSubmission(OrgOwned):
+    purchase_order = models.CharField(max_length=100)
+    customer_order = models.CharField(max_length=100, help_text="unique in the organization")
+    ship_method_id = models.BigIntegerField("ship method id (upstream)")
+    ship_method_name = models.CharField(max_length=255, blank=True, help_text="name when submitted")
+    ship_account = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True)
+    customer_rma_case = models.CharField("customer RMA case", max_length=100, blank=True)
+    duties_and_taxes_account = models.CharField(max_length=100, blank=True)
+    importer_same_as_recipient = models.BooleanField(default=False)
+
+    delivery = models.OneToOneField(Delivery, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="order_submission", help_text="the current delivery")
+    previous_deliveries = models.ManyToManyField(Delivery, blank=True, related_name="+",
+                                                 help_text="rejected deliveries this one corrected")
+    upstream_id = models.BigIntegerField("upstream order id", null=True, blank=True, db_index=True)
+    upstream_status = models.CharField(max_length=20, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["organization", "customer_order"],
+                                               name="orders_submission_unique_customer_order")]
+
+    def __str__(self) -> str:
+        return self.customer_order
+
+    @property
+    def url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("orders:submission", args=[self.pk])
+
+    @property
+    def state(self) -> str:
+        if self.delivery is None:
+            return State.QUEUED
+        return _STATE_OF_DELIVERY.get(self.delivery.status, State.QUEUED)
+
+    @property
+    def state_label(self) -> str:
+        return State(self.state).label
+
+    @property
+    def can_resubmit(self) -> bool:
+        return self.state in (State.REJECTED, State.FAILED)
+
+    def party(self, prefix: str) -> dict:
+        return {key: getattr(self, f"{prefix}_{key}") for key in PARTY_FIELDS}
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.line_value for line in self.lines.all()), Decimal("0"))
+
+
+for _prefix, _label in (("recipient", "recipient"), ("importer", "importer of record")):
+    for _name, _field in _party(_prefix, _label).items():
+        OrderSubmission.add_to_class(_name, _field)
+
+
+class OrderSubmissionLine(models.Model):
+    ORG_LOOKUP = "submission__organization"
+
+    submission = models.ForeignKey(OrderSubmission, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    product_code = models.CharField(max_length=100)
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    customs_declared_value = models.DecimalField("unit customs declared value", max_digits=12, decimal_places=2,
+                                                 validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        ordering = ["submission", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_code}"
+
+    @property
+    def line_value(self) -> Decimal:
+        return self.customs_declared_value * self.quantity
+
+
+class OrderEvent(OrgOwned):
+    """One status an upstream order reached, first seen from a submission answer, webhook or sync."""
+
+    class Source(models.TextChoices):
+        SUBMISSION = "submission", "Submission answer"
+        WEBHOOK = "webhook", "Order Update webhook"
+        SYNC = "sync", "Sync"
+
+    upstream_id = models.BigIntegerField("upstream order id", db_index=True)
+    status = models.CharField(max_length=20)
+    upstream_updated_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["upstream_updated_at", "recorded_at"]
+        constraints = [models.UniqueConstraint(fields=["organization", "upstream_id", "status"],
+                                               name="orders_event_once_per_status")]
+
+    def __str__(self) -> str:
+        return f"order {self.upstream_id}: {self.status}"
+
+
+class OrderNotification(OrgOwned):
+    """An e-mail to the submitting buyer about one status of one order: sent at most once."""
+
+    submission = models.ForeignKey(OrderSubmission, on_delete=models.CASCADE, related_name="notifications")
+    status = models.CharField(max_length=20)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["submission", "status"], name="orders_notify_once_per_status")]
+
+    def __str__(self) -> str:
+        return f"{self.status} e-mail for {self.submission}"
+
+
+class OrderRow(models.Model):
+    """One row of the orders list: a mirror order, or a local submission the mirror has not got yet.
+
+    Read-only, backed by the SQL view `orders_orderrow` (migration 0002), so filters, sorting,
+    pagination and CSV export all run in the database over one queryset.
+    """
+
+    ORG_LOOKUP = "organization"
+
+    id = models.BigIntegerField(primary_key=True)
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.DO_NOTHING, related_name="+")
+    order = models.ForeignKey("mirror.Order", null=True, on_delete=models.DO_NOTHING, related_name="+")
+    submission = models.ForeignKey(OrderSubmission, null=True, on_delete=models.DO_NOTHING, related_name="+")
+    upstream_id = models.BigIntegerField("upstream id", null=True)
+    customer_order = models.CharField(max_length=255)
+    purchase_order = models.CharField(max_length=255)
+    status = models.CharField(max_length=20)
+    ship_method_id = models.BigIntegerField(null=True)
+    ship_method = models.CharField(max_length=255)
+    recipient_name = models.CharField("recipient", max_length=255)
+    recipient_country = models.CharField("country", max_length=10)
+    created_at = models.DateTimeField("created", null=True)
+    updated_at = models.DateTimeField("updated", null=True)
+
+    class Meta:
+        managed = False
+        db_table = "orders_orderrow"
+        ordering = ["-created_at"]
+        verbose_name = "order"
+
+    def __str__(self) -> str:
+        return self.customer_order
+
+    @property
+    def url(self) -> str:
+        from django.urls import reverse
+
+        if self.order_id:
+            return reverse("orders:detail", args=[self.order_id])
+        return reverse("orders:submission", args=[self.submission_id])

@@ -1,0 +1,202 @@
+"""Submitting orders: the vendor payload, persist-then-call, and what the upstream's answer does.
+
+`submit()` saves an OrderSubmission, its lines and its outbox Delivery in one transaction;
+the outbox worker sends it. The DeliveryKind "order.create" registered here turns the answer
+into the submission's state: the upstream id (and a mirror row) on success, the existing order
+on a 409 that is our own earlier write, the upstream's field errors on a 422.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from mirror.models import Order
+from outbox import service as outbox
+from outbox.handlers import DeliveryKind, register
+from upstream.records import order_status, to_decimal, to_int, to_str
+
+from .mirror_apply import apply_order_payload
+from .models import PARTY_FIELDS, OrderSubmission, OrderSubmissionLine
+
+log = logging.getLogger("orders")
+
+KIND = "order.create"
+PATH = "/v2/customer_order_submissions"
+
+
+# -- payload ------------------------------------------------------------------------------------
+def _party_payload(submission: OrderSubmission, prefix: str) -> dict:
+    out = {}
+    for key in PARTY_FIELDS:
+        value = getattr(submission, f"{prefix}_{key}")
+        if key == "country":
+            value = value.upper()
+        out[key] = value if value != "" else None
+    return out
+
+
+def build_payload(submission: OrderSubmission, lines: list[OrderSubmissionLine], organization) -> dict:
+    """The order in the vendor's POST shape."""
+    importer_prefix = "recipient" if submission.importer_same_as_recipient else "importer"
+    return {
+        "organization_id": organization.upstream_organization_id,
+        "purchase_order": submission.purchase_order,
+        "customer_order": submission.customer_order,
+        "ship_method_id": submission.ship_method_id,
+        "ship_account": submission.ship_account or None,
+        "notes": submission.notes,
+        "customer_rma_case": submission.customer_rma_case,
+        "recipient": _party_payload(submission, "recipient"),
+        "importer_of_record": _party_payload(submission, importer_prefix),
+        "duties_and_taxes_account": submission.duties_and_taxes_account or None,
+        "lines": [{"product_code": line.product_code, "quantity": int(line.quantity),
+                   "customs_declared_value": float(line.customs_declared_value)} for line in lines],
+    }
+
+
+# -- submitting ---------------------------------------------------------------------------------
+def _save_lines(submission: OrderSubmission, lines: list[dict]) -> list[OrderSubmissionLine]:
+    submission.lines.all().delete()
+    rows = [OrderSubmissionLine(submission=submission, position=n, product_code=line["product_code"],
+                                quantity=line["quantity"], customs_declared_value=line["customs_declared_value"])
+            for n, line in enumerate(lines)]
+    OrderSubmissionLine.objects.bulk_create(rows)
+    return rows
+
+
+def _copy_importer(submission: OrderSubmission) -> None:
+    if submission.importer_same_as_recipient:
+        for key in PARTY_FIELDS:
+            setattr(submission, f"importer_{key}", getattr(submission, f"recipient_{key}"))
+
+
+def submit(organization, user, submission: OrderSubmission, lines: list[dict]) -> OrderSubmission:
+    """Save a new submission with its lines and queue its delivery, all in one transaction."""
+    with transaction.atomic():
+        submission.organization = organization
+        submission.created_by = user
+        _copy_importer(submission)
+        submission.save()
+        rows = _save_lines(submission, lines)
+        _enqueue(organization, user, submission, rows)
+    return submission
+
+
+def resubmit(organization, user, submission: OrderSubmission, lines: list[dict]) -> OrderSubmission:
+    """A corrected rejected (or failed) submission goes out as a new delivery with a new key."""
+    with transaction.atomic():
+        locked = OrderSubmission.objects.select_for_update().select_related("delivery").get(pk=submission.pk)
+        if not locked.can_resubmit:
+            raise ValueError("only a rejected or failed order can be corrected and sent again")
+        if locked.delivery_id:
+            submission.previous_deliveries.add(locked.delivery_id)
+        _copy_importer(submission)
+        submission.upstream_id = None
+        submission.upstream_status = ""
+        submission.save()
+        rows = _save_lines(submission, lines)
+        _enqueue(organization, user, submission, rows)
+    return submission
+
+
+def _enqueue(organization, user, submission: OrderSubmission, rows: list[OrderSubmissionLine]) -> None:
+    payload = build_payload(submission, rows, organization)
+    delivery = outbox.enqueue(organization, KIND, "POST", PATH, payload, created_by=user)
+    submission.delivery = delivery
+    submission.save(update_fields=["delivery", "updated_at"])
+
+
+# -- the upstream's answer ------------------------------------------------------------------------
+def _submission_of(delivery) -> OrderSubmission | None:
+    return OrderSubmission.objects.filter(delivery_id=delivery.pk).first()
+
+
+def on_success(delivery, body: dict) -> None:
+    submission = _submission_of(delivery)
+    upstream_id = to_int(body.get("id")) if isinstance(body, dict) else None
+    if submission is None or upstream_id is None:
+        log.warning("delivery %s succeeded without a submission or an order id", delivery.pk)
+        return
+    submission.upstream_id = upstream_id
+    submission.upstream_status = order_status(body.get("status")) or "Pending"
+    submission.save(update_fields=["upstream_id", "upstream_status", "updated_at"])
+    try:
+        with transaction.atomic():
+            apply_order_payload(delivery.organization, body, source="submission")
+    except Exception:  # the mirror catches up through webhooks and the sync
+        log.exception("order %s: the mirror could not take the submission answer", upstream_id)
+
+
+def _normal(value) -> str:
+    return re.sub(r"\s+", " ", to_str(value)).strip().lower()
+
+
+def matches(payload: dict, existing: dict) -> bool:
+    """Is the upstream's existing order the same order as our payload (our own earlier write)?"""
+    if _normal(existing.get("customer_order")) != _normal(payload.get("customer_order")):
+        return False
+    if _normal(existing.get("purchase_order")) != _normal(payload.get("purchase_order")):
+        return False
+    if to_int(existing.get("ship_method_id")) not in (None, to_int(payload.get("ship_method_id"))):
+        return False
+
+    def lines(rows):
+        return sorted((_normal(r.get("product_code")), to_int(r.get("quantity")),
+                       (to_decimal(r.get("customs_declared_value")) or Decimal(0)).quantize(Decimal("0.01")))
+                      for r in rows or [])
+
+    if lines(existing.get("lines")) != lines(payload.get("lines")):
+        return False
+    ours, theirs = payload.get("recipient") or {}, existing.get("recipient") or {}
+    return all(_normal(ours.get(k)) == _normal(theirs.get(k)) for k in ("name", "address_1", "zip", "country"))
+
+
+def on_conflict(delivery, existing: dict, field_errors: dict) -> dict | None:
+    """A duplicate customer_order: the existing order is ours when it matches what we sent."""
+    if existing and matches(delivery.payload, existing):
+        log.info("delivery %s: reconciled with existing upstream order %s", delivery.pk, existing.get("id"))
+        return existing
+    return None
+
+
+def on_rejected(delivery, field_errors: dict) -> None:
+    submission = _submission_of(delivery)
+    if submission is not None:
+        submission.save(update_fields=["updated_at"])
+
+
+def on_retrying(delivery) -> None:
+    submission = _submission_of(delivery)
+    if submission is not None:
+        submission.save(update_fields=["updated_at"])
+
+
+register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_rejected=on_rejected,
+                      on_retrying=on_retrying))
+
+
+# -- customer order numbers -----------------------------------------------------------------------
+def customer_order_taken(organization, value: str, exclude_pk: int | None = None) -> bool:
+    subs = OrderSubmission.objects.for_org(organization).filter(customer_order__iexact=value)
+    if exclude_pk:
+        subs = subs.exclude(pk=exclude_pk)
+    return subs.exists() or Order.objects.for_org(organization).filter(customer_order__iexact=value).exists()
+
+
+def suggest_customer_order(organization) -> str:
+    """<SLUG>-YYYYMMDD-NNNN, the next number free in the organization today."""
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    prefix = f"{organization.slug.upper()}-{stamp}-"
+    used = set(OrderSubmission.objects.for_org(organization).filter(customer_order__startswith=prefix)
+               .values_list("customer_order", flat=True))
+    used |= set(Order.objects.for_org(organization).filter(customer_order__startswith=prefix)
+                .values_list("customer_order", flat=True))
+    n = len(used) + 1
+    while f"{prefix}{n:04d}" in used:
+        n += 1
+    return f"{prefix}{n:04d}"

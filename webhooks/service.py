@@ -1,0 +1,128 @@
+"""Receive (verify, store raw) and process (apply to the mirror) Order Update webhooks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from upstream import signing
+from upstream.records import order_status, to_datetime, to_int
+
+from .models import WebhookDelivery
+
+log = logging.getLogger("webhooks")
+
+KEPT_HEADERS = ("X-MBX-Token", "X-MBX-Date", "Content-Type", "User-Agent", "Content-Length")
+STUCK_AFTER = 30  # seconds a delivery may sit in "received" before the redrive re-enqueues it
+
+
+class Refused(Exception):
+    """The request is not a genuine, fresh webhook of a known organization (answer 401)."""
+
+
+def authenticate(request) -> Organization:
+    """The organization whose token signed this request, or Refused. Never logs a secret."""
+    token = request.headers.get(signing.TOKEN_HEADER, "")
+    date = request.headers.get(signing.DATE_HEADER, "")
+    signature = request.headers.get(signing.SIGNATURE_HEADER, "")
+    if not (token and date and signature):
+        raise Refused("missing X-MBX-Token, X-MBX-Date or X-MBX-Signature")
+    if not signing.date_within_window(date):
+        raise Refused("X-MBX-Date is malformed or more than 300 seconds from our clock")
+    path = request.get_full_path()
+    for org in Organization.objects.filter(upstream_token=token, is_active=True):
+        if signing.verify(org.get_upstream_secret(), "POST", path, request.body, date, signature):
+            return org
+    raise Refused("unknown token or signature mismatch")
+
+
+def headers_subset(request) -> dict:
+    return {k: request.headers[k] for k in KEPT_HEADERS if k in request.headers}
+
+
+def store(organization, request) -> WebhookDelivery:
+    """Keep the raw delivery; hand it to a worker once committed."""
+    body = request.body.decode("utf-8", errors="replace")
+    fields = {"organization": organization, "headers": headers_subset(request), "body": body}
+    try:
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        return WebhookDelivery.objects.create(**fields, status=WebhookDelivery.Status.FAILED,
+                                              error=f"the body is not a JSON order object: {exc}")
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            **fields, order_upstream_id=to_int(payload.get("id")), order_status=order_status(payload.get("status")),
+            order_updated_at=to_datetime(payload.get("updated_at")))
+        transaction.on_commit(lambda: dispatch(delivery.pk))
+    return delivery
+
+
+def dispatch(delivery_id: int) -> None:
+    from .tasks import process_delivery
+
+    try:
+        process_delivery.delay(delivery_id)
+    except Exception as exc:  # broker down: the row is safe, the redrive picks it up
+        log.warning("webhook delivery %s not handed to the broker (%s)", delivery_id, exc.__class__.__name__)
+
+
+def process(delivery_id: int, *, force: bool = False) -> str | None:
+    """Apply one stored delivery to the mirror. Returns its new status (None when skipped)."""
+    from orders.mirror_apply import Outcome, apply_order_payload
+
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True).select_related("organization")
+                    .filter(pk=delivery_id).first())
+        if delivery is None:
+            return None
+        wanted = (WebhookDelivery.Status.RECEIVED, WebhookDelivery.Status.FAILED) if force \
+            else (WebhookDelivery.Status.RECEIVED,)
+        if delivery.status not in wanted:
+            return None
+        delivery.attempts += 1
+        try:
+            with transaction.atomic():
+                payload = json.loads(delivery.body)
+                applied = apply_order_payload(delivery.organization, payload, source="webhook")
+        except Exception as exc:
+            log.warning("webhook delivery %s failed: %s", delivery.pk, exc.__class__.__name__)
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        else:
+            delivery.outcome = applied.outcome
+            delivery.error = ""
+            delivery.status = (WebhookDelivery.Status.PROCESSED if applied.changed
+                               else WebhookDelivery.Status.IGNORED)
+            if applied.outcome == Outcome.STALE:
+                delivery.error = "older than the stored state (updated_at); nothing changed"
+            elif applied.outcome == Outcome.DUPLICATE:
+                delivery.error = "same as the stored state; nothing changed"
+        delivery.processed_at = timezone.now()
+        delivery.save()
+    return delivery.status
+
+
+def reprocess(queryset) -> int:
+    """Admin: put failed deliveries back in the queue."""
+    ids = list(queryset.filter(status=WebhookDelivery.Status.FAILED).values_list("pk", flat=True))
+    WebhookDelivery.objects.filter(pk__in=ids).update(status=WebhookDelivery.Status.RECEIVED, error="")
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: dispatch(pk))
+    return len(ids)
+
+
+def redrive(stuck_after: float = STUCK_AFTER, limit: int = 500) -> int:
+    """Re-enqueue deliveries stuck in "received" (their task was lost)."""
+    cutoff = timezone.now() - timedelta(seconds=stuck_after)
+    ids = list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED, received_at__lt=cutoff)
+               .order_by("received_at").values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        dispatch(pk)
+    return len(ids)
