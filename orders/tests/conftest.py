@@ -50,3 +50,35 @@ def order_data(**overrides) -> dict:
 def reference_a(org_a):
     seed_reference(org_a)
     return org_a
+
+
+def sync_reference(org) -> None:
+    """Mirror the organization's countries, ship methods and catalog from the sandbox (a real sync)."""
+    from sync.engine import run_sync
+
+    for name in ("countries", "ship_methods", "customer_catalog_items"):
+        run = run_sync(org, name)
+        assert run.status == "success", (name, run.error)
+
+
+def sandbox_order_data(org, customer_order: str, **overrides) -> dict:
+    """A valid order for a sandbox organization, using its mirrored ship method, country and catalog."""
+    sm = ShipMethod.objects.for_org(org).order_by("upstream_id").first()
+    country = Country.objects.for_org(org).filter(iso_code="CA").first() or Country.objects.for_org(org).first()
+    skus = list(CatalogItem.objects.for_org(org).order_by("upstream_id").values_list("customer_sku", flat=True)[:2])
+    data = order_data(customer_order=customer_order, ship_method=str(sm.upstream_id),
+                      recipient_country=country.iso_code)
+    data["lines-0-product_code"], data["lines-1-product_code"] = skus[0], skus[1]
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def fast_outbox(settings):
+    settings.OUTBOX_RETRY_BASE = 0.2
+    settings.OUTBOX_RETRY_CAP = 0.5
+    settings.OUTBOX_REDRIVE_GRACE = 1.0
+    settings.UPSTREAM_BACKOFF_BASE = 0.05
+    settings.UPSTREAM_BACKOFF_CAP = 0.2
+    settings.UPSTREAM_READ_TIMEOUT = 5.0
+    return settings
