@@ -25,8 +25,10 @@ def _tracking(value):
 
 def _product(value, exact=False):
     lookup = "product_code__iexact" if exact else "product_code__icontains"
+    # A mirrored order's lines are the upstream's; a local row's are its submission's.
     return (Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), **{lookup: value}))
-            | Exists(OrderSubmissionLine.objects.filter(submission_id=OuterRef("submission_id"), **{lookup: value})))
+            | (Q(order_id__isnull=True)
+               & Exists(OrderSubmissionLine.objects.filter(submission_id=OuterRef("submission_id"), **{lookup: value}))))
 
 
 class OrderFilter(df.FilterSet):
@@ -73,16 +75,13 @@ class OrderFilter(df.FilterSet):
 
 class StatusColumn(tables.Column):
     def render(self, value):
-        return format_html('<span class="badge {}">{}</span>', BADGES.get(value, ""), value.title())
-
-    def value(self, value):
-        return value.title()
+        return format_html('<span class="badge {}">{}</span>', BADGES.get(value.lower(), ""), value)
 
 
 class OrderTable(tables.Table):
     customer_order = tables.Column(verbose_name="Customer order", linkify=lambda record: record.url)
     purchase_order = tables.Column(verbose_name="Purchase order")
-    status = StatusColumn()
+    status = StatusColumn(accessor="status_label", order_by=("status",), verbose_name="Status")
     upstream_id = tables.Column(verbose_name="Upstream id")
     ship_method = tables.Column(verbose_name="Ship method")
     recipient_name = tables.Column(verbose_name="Recipient")

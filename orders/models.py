@@ -210,6 +210,10 @@ class OrderRow(models.Model):
         return self.customer_order
 
     @property
+    def status_label(self) -> str:
+        return self.status.title()
+
+    @property
     def url(self) -> str:
         from django.urls import reverse
 

@@ -157,7 +157,11 @@ def _detail_context(request, *, submission=None, order=None) -> dict:
     elif submission is not None:
         lines = [{"product_code": line.product_code, "quantity": line.quantity, "value": line.customs_declared_value,
                   "line_value": line.line_value, "serials": []} for line in submission.lines.all()]
-    return {"submission": submission, "order": order, "attempts": attempts, "events": events,
+    source = order or submission
+    head = {"customer_order": source.customer_order, "purchase_order": source.purchase_order,
+            "upstream_id": upstream_id,
+            "ship_method": order.ship_method if order else submission.ship_method_name}
+    return {"head": head, "submission": submission, "order": order, "attempts": attempts, "events": events,
             "invoices": invoices, "lines": lines,
             "total": sum((line["line_value"] for line in lines), Decimal(0)), "ship_method_obj": method, "status": status, "live": live,
             "recipient": raw.get("recipient") if order else (submission.party("recipient") if submission else {}),

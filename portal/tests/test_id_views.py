@@ -21,9 +21,41 @@ def _membership_of_alice(alice, org_a):
     return {"pk": Membership.objects.get(user=alice, organization=org_a).pk}
 
 
+def _mirror_order_of_org_a(alice, org_a):
+    from django.utils import timezone
+
+    from mirror.models import Order
+
+    now = timezone.now()
+    order = Order.objects.create(organization=org_a, upstream_id=250001, raw={"id": 250001}, content_hash="x",
+                                 first_seen_at=now, changed_at=now, customer_order="ACME-1", status="Pending")
+    return {"pk": order.pk}
+
+
+def _submission_of_org_a(alice, org_a, delivery_status="queued"):
+    from orders.models import OrderSubmission
+    from outbox.models import Delivery
+
+    delivery = Delivery.objects.create(organization=org_a, kind="order.create", method="POST",
+                                       path="/v2/customer_order_submissions", body="{}", status=delivery_status,
+                                       field_errors={"recipient.zip": ["required"]})
+    submission = OrderSubmission.objects.create(
+        organization=org_a, purchase_order="PO", customer_order=f"ACME-{delivery_status}", ship_method_id=12,
+        recipient_name="J", recipient_phone="1", recipient_address_1="A", recipient_city="C", recipient_zip="Z",
+        recipient_country="CA", importer_same_as_recipient=True, delivery=delivery, created_by=alice)
+    return {"pk": submission.pk}
+
+
+def _rejected_submission_of_org_a(alice, org_a):
+    return _submission_of_org_a(alice, org_a, delivery_status="rejected")
+
+
 # url name -> factory(alice, org_a) returning reverse() kwargs for an object of org A.
 ID_VIEWS = {
     "member_edit": _membership_of_alice,
+    "orders:detail": _mirror_order_of_org_a,
+    "orders:submission": _submission_of_org_a,
+    "orders:submission_edit": _rejected_submission_of_org_a,
 }
 
 
