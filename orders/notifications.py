@@ -50,7 +50,7 @@ def dispatch(notification_id: int) -> None:
 def send(notification_id: int) -> bool:
     """Send one recorded e-mail unless it was sent already. True when sent now."""
     with transaction.atomic():
-        notification = (OrderNotification.objects.select_for_update()
+        notification = (OrderNotification.objects.select_for_update(of=("self",))
                         .select_related("submission", "recipient").filter(pk=notification_id).first())
         if notification is None or notification.sent_at is not None:
             return False

@@ -90,7 +90,8 @@ def submit(organization, user, submission: OrderSubmission, lines: list[dict]) -
 def resubmit(organization, user, submission: OrderSubmission, lines: list[dict]) -> OrderSubmission:
     """A corrected rejected (or failed) submission goes out as a new delivery with a new key."""
     with transaction.atomic():
-        locked = OrderSubmission.objects.select_for_update().select_related("delivery").get(pk=submission.pk)
+        locked = (OrderSubmission.objects.select_for_update(of=("self",)).select_related("delivery")
+                  .get(pk=submission.pk))
         if not locked.can_resubmit:
             raise ValueError("only a rejected or failed order can be corrected and sent again")
         if locked.delivery_id:

@@ -78,7 +78,7 @@ def process(delivery_id: int, *, force: bool = False) -> str | None:
     from orders.mirror_apply import Outcome, apply_order_payload
 
     with transaction.atomic():
-        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True).select_related("organization")
+        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",)).select_related("organization")
                     .filter(pk=delivery_id).first())
         if delivery is None:
             return None
