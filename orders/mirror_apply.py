@@ -12,7 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from mirror.models import Order
@@ -101,3 +101,26 @@ def record_status(organization, upstream_id: int, status: str, updated_at, sourc
             from .notifications import queue_status_email
 
             queue_status_email(submission, status)
+
+
+def reconcile_from_mirror(limit: int = 500) -> int:
+    """Statuses the periodic sync brought into the mirror (a webhook was missed): record them and
+    notify the buyer, as a webhook would have. Returns how many submissions moved on."""
+    from django.db.models import OuterRef, Subquery
+
+    mirror_status = Order.objects.filter(organization_id=OuterRef("organization_id"),
+                                         upstream_id=OuterRef("upstream_id")).values("status")[:1]
+    mirror_updated = Order.objects.filter(organization_id=OuterRef("organization_id"),
+                                          upstream_id=OuterRef("upstream_id")).values("updated_upstream_at")[:1]
+    behind = (OrderSubmission.objects.filter(upstream_id__isnull=False)
+              .annotate(mirror_status=Subquery(mirror_status), mirror_updated=Subquery(mirror_updated))
+              .exclude(mirror_status__isnull=True).exclude(mirror_status="")
+              .exclude(mirror_status=models.F("upstream_status"))
+              .select_related("organization")[:limit])
+    moved = 0
+    for submission in behind:
+        with transaction.atomic():
+            record_status(submission.organization, submission.upstream_id, submission.mirror_status,
+                          submission.mirror_updated, OrderEvent.Source.SYNC)
+        moved += 1
+    return moved

@@ -10,7 +10,9 @@ def process_delivery(delivery_id: int) -> str | None:
 
 @shared_task(name="webhooks.redrive", ignore_result=True)
 def redrive() -> int:
-    """Beat, every 60 s: deliveries stuck in "received", and order e-mails whose task was lost."""
+    """Beat, every 60 s: deliveries stuck in "received"; statuses only the sync saw (missed webhooks);
+    order e-mails whose task was lost."""
+    from orders.mirror_apply import reconcile_from_mirror
     from orders.notifications import redrive as redrive_notifications
 
-    return service.redrive() + redrive_notifications()
+    return service.redrive() + reconcile_from_mirror() + redrive_notifications()

@@ -238,3 +238,19 @@ def test_upload_refuses_a_file_without_the_required_columns(client_alice, refere
     response = upload(client_alice, "customer_order,quantity\nX,1\n")
     assert response.context["errors"][0].startswith("row 1: missing column(s):")
     assert not OrderSubmission.objects.exists()
+
+
+def test_status_seen_only_by_the_sync_is_recorded_and_mailed_by_the_redrive(client_alice, reference_a,
+                                                                             django_capture_on_commit_callbacks):
+    from orders.mirror_apply import reconcile_from_mirror
+    from orders.models import OrderEvent
+
+    submission = submit(client_alice, customer_order="SYNC-1")
+    succeed(submission, shipped_payload(250050, "SYNC-1", status="Pending", updated="2026-11-22T10:00:00Z"))
+    # The sync engine rewrote the mirror row (no webhook arrived): it records no event itself.
+    Order.objects.filter(upstream_id=250050).update(status="Shipped")
+    with django_capture_on_commit_callbacks(execute=False):
+        assert reconcile_from_mirror() == 1
+        assert reconcile_from_mirror() == 0
+    assert OrderEvent.objects.get(upstream_id=250050, status="Shipped").source == "sync"
+    assert OrderNotification.objects.get(submission=submission).status == "Shipped"
