@@ -74,7 +74,9 @@ def claim(delivery_id: int) -> Delivery | None:
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            # of=("self",): lock the delivery only. Locking the joined organization row too made a
+            # concurrent claim of another delivery of the same organization skip (and drop) its row.
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("organization")
             .filter(pk=delivery_id)
             .first()
@@ -93,6 +95,17 @@ def claim(delivery_id: int) -> Delivery | None:
     return delivery
 
 
+def _reschedule_if_early(delivery_id: int) -> None:
+    """A task that ran before its delivery was due (an ETA firing a little early) hands it back to
+    Celery for the remaining time instead of leaving it to the periodic redrive."""
+    due = (Delivery.objects.filter(pk=delivery_id, status__in=(Status.QUEUED, Status.RETRYING))
+           .values_list("next_attempt_at", flat=True).first())
+    if due is not None:
+        wait = (due - timezone.now()).total_seconds()
+        if wait > 0:
+            dispatch(delivery_id, countdown=wait)
+
+
 def send(delivery_id: int) -> str | None:
     """Send one delivery if it is due; returns the resulting status (None when skipped)."""
     from upstream.client import UpstreamClient
@@ -106,6 +119,7 @@ def send(delivery_id: int) -> str | None:
 
     delivery = claim(delivery_id)
     if delivery is None:
+        _reschedule_if_early(delivery_id)
         return None
     kind = kind_for(delivery.kind)
     started = time.monotonic()

@@ -61,7 +61,8 @@ def test_upstream_down_for_the_whole_submit_then_back_delivers_each_order_exactl
     assert "Next attempt at" in page or "Sending" in page
     assert sandbox.stats(token)["orders_created"] == 0
     sandbox.clear_faults()
-    wait_for(lambda: all(state_of(s.pk) == "submitted" for s in subs), 40, message="every order to be submitted")
+    wait_for(lambda: all(state_of(s.pk) == "submitted" for s in subs), 40,
+             message=DeliveryStates(subs))
     assert sandbox.stats(token)["orders_created"] == 4
     ids = {OrderSubmission.objects.get(pk=s.pk).upstream_id for s in subs}
     assert len(ids) == 4 and None not in ids
@@ -181,3 +182,17 @@ def test_duplicate_customer_order_of_our_own_lost_write_is_reconciled(buyer, san
     wait_for(lambda: state_of(other.pk) == "rejected", 20, message="the conflicting order to be rejected")
     page = buyer.get(f"/orders/submissions/{other.pk}/correct/")
     assert page.context["form"].errors["customer_order"]
+
+
+class DeliveryStates:
+    """Rendered lazily in a failure message: each delivery's status, attempts and next attempt."""
+
+    def __init__(self, subs):
+        self.ids = [s.delivery_id for s in subs]
+
+    def __str__(self):
+        from django.utils import timezone
+
+        now = timezone.now()
+        return "every order to be submitted; deliveries: " + "; ".join(f"#{d.pk} {d.status} attempts={d.attempts} due_in={(d.next_attempt_at - now).total_seconds():.1f}s "
+                         f"lease={d.lease_until}" for d in Delivery.objects.filter(pk__in=self.ids))
