@@ -87,7 +87,7 @@ class Record:
 
     @classmethod
     def parse(cls, payload: dict, **values):
-        known = set(cls.KNOWN) | {f.name for f in fields(cls)}
+        known = (set(cls.KNOWN) | {f.name for f in fields(cls)}) - {"raw", "extra"}
         extra = {k: v for k, v in payload.items() if k not in known}
         return cls(raw=payload, extra=extra, **values)
 
@@ -131,6 +131,8 @@ class Item(Record):
     weight: Decimal | None = None
     manufacturer_sku: str = ""
     owner_id: int | None = None
+    manufacturer_id: int | None = None
+    purchasing_group_id: int | None = None
     archived_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -141,7 +143,9 @@ class Item(Record):
                          description=to_str(p.get("description")), item_category_id=to_int(p.get("item_category_id")),
                          stocked=to_bool(p.get("stocked")), serialized=to_bool(p.get("serialized")),
                          weight=to_decimal(p.get("weight")), manufacturer_sku=to_str(p.get("manufacturer_sku")),
-                         owner_id=to_int(p.get("owner_id")), archived_at=to_datetime(p.get("archived_at")),
+                         owner_id=to_int(p.get("owner_id")),
+                         manufacturer_id=to_int(p.get("manufacturer_id")),
+                         purchasing_group_id=to_int(p.get("purchasing_group_id")), archived_at=to_datetime(p.get("archived_at")),
                          created_at=to_datetime(p.get("created_at")), updated_at=to_datetime(p.get("updated_at")))
 
 
@@ -249,6 +253,16 @@ class TrackingNumber(Record):
 
 
 @dataclass(slots=True)
+class InvoiceRef(Record):
+    invoice_number: int | None = None
+
+    @classmethod
+    def from_api(cls, p: dict) -> InvoiceRef:
+        p = p if isinstance(p, dict) else {"invoice_number": p}
+        return cls.parse(p, invoice_number=to_int(p.get("invoice_number")))
+
+
+@dataclass(slots=True)
 class Order(Record):
     id: int | None = None
     organization_id: int | None = None
@@ -265,10 +279,21 @@ class Order(Record):
     importer_of_record: OrderParty | None = None
     lines: list[OrderLine] = field(default_factory=list)
     tracking_numbers: list[TrackingNumber] = field(default_factory=list)
-    invoice_numbers: list[int] = field(default_factory=list)
+    invoices: list[InvoiceRef] = field(default_factory=list)
+    # MBX edition / POST response extras
+    end_user_po: str = ""
+    end_user_name: str = ""
+    end_user_order_dt: datetime | None = None
+    promise_date: date | None = None
+    customer_data: str = ""
+    recipient_id: int | None = None
+    importer_of_record_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    KNOWN: ClassVar[tuple[str, ...]] = ("invoices",)
+
+    @property
+    def invoice_numbers(self) -> list[int]:
+        return [i.invoice_number for i in self.invoices if i.invoice_number]
 
     @classmethod
     def from_api(cls, p: dict) -> Order:
@@ -283,7 +308,11 @@ class Order(Record):
             importer_of_record=OrderParty.from_api(p.get("importer_of_record")),
             lines=[OrderLine.from_api(l) for l in p.get("lines") or []],
             tracking_numbers=[TrackingNumber.from_api(t) for t in p.get("tracking_numbers") or []],
-            invoice_numbers=[n for n in (to_int(i.get("invoice_number")) for i in p.get("invoices") or []) if n],
+            invoices=[InvoiceRef.from_api(i) for i in p.get("invoices") or []],
+            end_user_po=to_str(p.get("end_user_po")), end_user_name=to_str(p.get("end_user_name")),
+            end_user_order_dt=to_datetime(p.get("end_user_order_dt")), promise_date=to_date(p.get("promise_date")),
+            customer_data=to_str(p.get("customer_data")), recipient_id=to_int(p.get("recipient_id")),
+            importer_of_record_id=to_int(p.get("importer_of_record_id")),
             created_at=to_datetime(p.get("created_at")), updated_at=to_datetime(p.get("updated_at")),
         )
 
@@ -337,6 +366,17 @@ class RmaLine(Record):
 
 
 @dataclass(slots=True)
+class RmaStatus(Record):
+    id: int | None = None
+    name: str = ""
+
+    @classmethod
+    def from_api(cls, p: Any) -> RmaStatus:
+        p = p if isinstance(p, dict) else ({"name": p} if p else {})
+        return cls.parse(p, id=to_int(p.get("id")), name=to_str(p.get("name")))
+
+
+@dataclass(slots=True)
 class RmaSummary(Record):
     id: int | None = None
     subject: str = ""
@@ -348,25 +388,29 @@ class RmaSummary(Record):
     start_date: date | None = None
     closed_date: date | None = None
     item: RmaItem | None = None
-    status_id: int | None = None
-    status_name: str = ""
-    KNOWN: ClassVar[tuple[str, ...]] = ("status",)
+    status: RmaStatus | None = None
 
     @classmethod
     def values(cls, p: dict) -> dict:
-        status = p.get("status") or {}
         return dict(id=to_int(p.get("id")), subject=to_str(p.get("subject")),
                     organization_id=to_int(p.get("organization_id")), order_id=to_int(p.get("order_id")),
                     repair_order_id=to_int(p.get("repair_order_id")),
                     replacement_order_id=to_int(p.get("replacement_order_id")),
                     manufacturer_serial=to_str(p.get("manufacturer_serial")), start_date=to_date(p.get("start_date")),
                     closed_date=to_date(p.get("closed_date")), item=RmaItem.from_api(p.get("item")),
-                    status_id=to_int(status.get("id")) if isinstance(status, dict) else None,
-                    status_name=to_str(status.get("name")) if isinstance(status, dict) else to_str(status))
+                    status=RmaStatus.from_api(p.get("status")))
 
     @classmethod
     def from_api(cls, p: dict) -> RmaSummary:
         return cls.parse(p, **cls.values(p))
+
+    @property
+    def status_id(self) -> int | None:
+        return self.status.id if self.status else None
+
+    @property
+    def status_name(self) -> str:
+        return self.status.name if self.status else ""
 
     @property
     def is_open(self) -> bool:
