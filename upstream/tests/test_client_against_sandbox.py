@@ -169,9 +169,13 @@ def test_a_lasting_outage_ends_in_a_transient_error(client, sandbox, sandbox_org
     assert UpstreamCall.objects.filter(organization=sandbox_org, status=503).count() == client.max_attempts
 
 
-def test_a_timeout_is_retried(client, sandbox, sandbox_org):
-    sandbox.set_faults(timeout_rate=1.0, timeout_seconds=3, count=1, token=sandbox_org.sandbox_token)
-    assert client.get("/v2/countries/1")["id"] == 1
+def test_a_read_timeout_is_retried(sandbox, sandbox_org, settings):
+    settings.UPSTREAM_BACKOFF_BASE = 0.01
+    sandbox.set_faults(timeout_rate=1.0, timeout_seconds=1, count=1, token=sandbox_org.sandbox_token)
+    with UpstreamClient(sandbox_org, read_timeout=0.3) as c:
+        assert c.get("/v2/countries/1")["id"] == 1
+    rows = list(UpstreamCall.objects.filter(organization=sandbox_org).order_by("id").values_list("status", "error"))
+    assert rows[0][0] is None and "no answer in time" in rows[0][1] and rows[1] == (200, "")
 
 
 def test_a_write_whose_answer_is_dropped_is_retried_and_acts_exactly_once(client, sandbox, sandbox_org):
@@ -196,3 +200,55 @@ def test_idempotency_key_replays_and_refuses_a_different_body(client, sandbox, s
     with pytest.raises(ValidationFailed) as info:
         api.create_order(client, {**payload, "purchase_order": "other"}, idempotency_key=key)
     assert "Idempotency-Key" in info.value.field_errors
+
+
+def test_an_odd_query_string_is_signed_exactly_as_sent(client):
+    # the sandbox checks the signature over the raw request target it received
+    data = client.get("/v2/countries", {"offset": 0, "limit": 5, "note": "a b/ü~'(x)"})
+    assert data["count"] == 5 and data["offset"] == 0
+
+
+def test_a_write_without_a_key_whose_answer_is_dropped_is_not_retried(client, sandbox, sandbox_org):
+    token = sandbox_org.sandbox_token
+    before = sandbox.stats(token)["orders_created"]
+    sandbox.set_faults(drop_after_commit_rate=1.0, count=1, token=token, method="POST")
+    with pytest.raises(TransientError):
+        client.request("POST", "/v2/customer_order_submissions", json=order_payload(sandbox_org))
+    # it reached the server and acted; a blind retry would have made a second order (or a 409)
+    assert sandbox.stats(token)["orders_created"] == before + 1
+    assert UpstreamCall.objects.filter(organization=sandbox_org, method="POST").count() == 1
+
+
+def test_a_write_without_a_key_is_retried_when_nothing_listens(db, settings):
+    import socket
+
+    from conftest import make_org
+
+    settings.UPSTREAM_BACKOFF_BASE = 0.001
+    with socket.socket() as s:  # a loopback port that is certainly closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    org = make_org("closed", "Closed", base_url=f"http://127.0.0.1:{port}")
+    with UpstreamClient(org, max_attempts=3) as c, pytest.raises(TransientError) as info:
+        c.request("POST", "/v2/serial_data", json={"manufacturer_serial": "X"})
+    assert "could not connect" in str(info.value)
+    rows = list(UpstreamCall.objects.filter(organization=org).values_list("attempt", "status"))
+    assert sorted(rows) == [(1, None), (2, None), (3, None)]
+
+
+def test_a_long_retry_after_is_handed_to_the_caller_without_waiting(client, sandbox, sandbox_org):
+    sandbox.set_faults(rate_limit_rate=1.0, retry_after=60, count=1, token=sandbox_org.sandbox_token)
+    with pytest.raises(TransientError) as info:
+        client.get("/v2/countries")
+    assert info.value.status == 429 and info.value.retry_after == 60
+    assert UpstreamCall.objects.filter(organization=sandbox_org).count() == 1
+
+
+def test_the_csv_report_streams_as_many_rows_as_the_task_list(client, sandbox_org):
+    queue = api.create_automation_queue(client, {"manufacturer_serial": "CSV-1", "ip_address": "10.0.0.1",
+                                                 "automation_tasks": [{"task_type_id": 1, "sequence": s}
+                                                                      for s in range(1, 6)]},
+                                        idempotency_key=uuid.uuid4().hex)
+    mine = [t for t in api.automation_tasks_report(client) if t.automation_queue_id == queue.id]
+    assert sorted(t.sequence for t in mine) == [1, 2, 3, 4, 5]
+    assert all(t.manufacturer_serial == "CSV-1" and t.started_at is None for t in mine)
