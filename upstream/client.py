@@ -170,6 +170,7 @@ class UpstreamClient:
         self.log_calls = log_calls
         self._deferred: list | None = None
         self._deferred_lock = threading.Lock()
+        self._environment: dict | None = None
 
     def __repr__(self) -> str:
         return f"<UpstreamClient {self.base_url} org={getattr(self.organization, 'slug', '?')}>"
@@ -259,8 +260,11 @@ class UpstreamClient:
             headers["Idempotency-Key"] = idempotency_key
         prepared = self.session.prepare_request(requests.Request(method, url, data=body, headers=headers))
         prepared.url = url  # exactly the target that was signed, never re-encoded
-        options = self.session.merge_environment_settings(url, {}, stream, None, None)
-        return self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **options)
+        if self._environment is None:  # proxies/verify/cert from the environment: read once, not per call
+            self._environment = self.session.merge_environment_settings(self.base_url + "/", {}, None, None, None)
+            self._environment.pop("stream", None)
+        return self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=stream,
+                                 **self._environment)
 
     @staticmethod
     def _decode(response: requests.Response) -> Any:
