@@ -92,7 +92,7 @@ def _field_errors(data: Any) -> dict[str, list[str]]:
     return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in errors.items()}
 
 
-def _error_message(data: Any, default: str) -> str:
+def _message(data: Any, default: str) -> str:
     if isinstance(data, dict):
         for key in ("error", "message", "detail"):
             if isinstance(data.get(key), str):
@@ -275,30 +275,42 @@ class UpstreamClient:
         except ValueError:
             return response.text
 
+    def _scrub(self, text: str, response: requests.Response) -> str:
+        """Server-supplied text with our secret and signature blanked, should a server echo them."""
+        signature = response.request.headers.get(signing.SIGNATURE_HEADER) if response.request is not None else None
+        for value in (self.__secret, signature):
+            if value:
+                text = text.replace(value, "[redacted]")
+        return text
+
     def _raise_for_status(self, response: requests.Response) -> None:
         status = response.status_code
         if status < 400:
             return
         data = self._decode(response)
+
+        def message(default: str) -> str:
+            return self._scrub(_message(data, default), response)
+
         if status == 429:
             raise TransientError("rate limited", status=status, body=data,
                                  retry_after=_retry_after(response.headers.get("Retry-After")))
         if status >= 500:
-            raise TransientError(_error_message(data, "upstream server error"), status=status, body=data,
+            raise TransientError(message("upstream server error"), status=status, body=data,
                                  retry_after=_retry_after(response.headers.get("Retry-After")))
         if status == 422:
-            raise ValidationFailed(_error_message(data, "the upstream refused the data"), body=data,
+            raise ValidationFailed(message("the upstream refused the data"), body=data,
                                    field_errors=_field_errors(data))
         if status == 409:
             existing = data.get("existing") if isinstance(data, dict) else None
-            raise Conflict(_error_message(data, "the object exists already"), body=data,
+            raise Conflict(message("the object exists already"), body=data,
                            existing=existing if isinstance(existing, dict) else None,
                            field_errors=_field_errors(data))
         if status in (401, 403):
-            raise AuthFailed(_error_message(data, "authentication refused"), status=status, body=data)
+            raise AuthFailed(message("authentication refused"), status=status, body=data)
         if status == 404:
-            raise NotFound(_error_message(data, "not found"), status=status, body=data)
-        raise BadRequest(_error_message(data, "request refused"), status=status, body=data)
+            raise NotFound(message("not found"), status=status, body=data)
+        raise BadRequest(message("request refused"), status=status, body=data)
 
     # -- call log -------------------------------------------------------------------------
     def _log(self, method, target, status, started, attempt, error, idempotency_key) -> None:

@@ -71,5 +71,6 @@ def verify(secret: str, method: str, path_with_query: str, body: bytes | None, d
     if not (secret and date and signature):
         return False
     expected = sign(secret, method, path_with_query, body, date)
-    matches = hmac.compare_digest(expected, signature.strip().lower())
+    # bytes, so a non-ASCII header value is a mismatch rather than a TypeError
+    matches = hmac.compare_digest(expected.encode(), str(signature).strip().lower().encode("utf-8", "replace"))
     return matches and date_within_window(date, now=now, window=window)

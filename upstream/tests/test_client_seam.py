@@ -366,3 +366,17 @@ def test_every_attempt_is_one_call_row_with_the_sent_path(client, org):
         {"organization": org.pk, "method": "GET", "path": path, "status": 502, "attempt": 1},
         {"organization": org.pk, "method": "GET", "path": path, "status": 200, "attempt": 2},
     ]
+
+
+@responses.activate
+def test_a_server_that_echoes_the_secret_or_signature_has_it_blanked(client, caplog):
+    def echo(request):
+        return 401, {}, json.dumps({"error": f"expected {request.headers['X-MBX-Signature']} for {SECRET}"})
+
+    responses.add_callback(responses.GET, f"{BASE}/v2/countries", callback=echo)
+    with pytest.raises(AuthFailed) as info:
+        client.get("/v2/countries")
+    signature = responses.calls[0].request.headers["X-MBX-Signature"]
+    assert str(info.value).startswith("expected [redacted] for [redacted]")
+    for text in (str(info.value), repr(info.value), caplog.text, UpstreamCall.objects.get().error):
+        assert SECRET not in text and signature not in text

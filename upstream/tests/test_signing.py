@@ -59,3 +59,19 @@ def test_signed_headers_carry_token_date_and_signature():
         "X-MBX-Date": DATE,
         "X-MBX-Signature": "c92be8836f5e9f2bd933fcb6caf71f8d061e7ef11116fea846ab8c0214e590da",
     }
+
+
+def test_verify_refuses_garbage_signatures_without_raising():
+    now = datetime(2026, 11, 22, 10, 15, tzinfo=timezone.utc)
+    for bad in ("", "zz", "é" * 64, "ü", "0" * 63):
+        assert not signing.verify("s", "GET", "/x", None, DATE, bad, now=now)
+    sig = signing.sign("s", "GET", "/x", None, DATE)
+    assert signing.verify("s", "GET", "/x", None, DATE, f" {sig.upper()} ", now=now)
+    assert not signing.verify("", "GET", "/x", None, DATE, sig, now=now)
+
+
+def test_body_sha256_is_over_the_exact_bytes():
+    assert signing.body_sha256(b"{}") == "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    assert signing.body_sha256(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert signing.string_to_sign("get", "/v2/countries", None, DATE) == \
+        "GET\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n/v2/countries\n" + DATE
