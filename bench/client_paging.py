@@ -39,13 +39,16 @@ from upstream.records import Inventory  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--tasks", type=int, default=50_000, help="rows of the automation tasks CSV report")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         proc, sandbox = start_sandbox_process(str(Path(tmp) / "bench.sqlite3"))
         try:
             sandbox.add_org("bench-token", "bench-secret", 1, "Bench")
             started = time.perf_counter()
-            counts = sandbox.seed("bench-token", scale=1, counts={"inventories": args.rows})
+            counts = sandbox.seed("bench-token", scale=1, counts={"inventories": args.rows,
+                                                             "automation_tasks": args.tasks,
+                                                             "automation_queues": max(1, args.tasks // 10)})
             seed_s = time.perf_counter() - started
             org = Organization(slug="bench", name="Bench", upstream_base_url=sandbox.url, upstream_token="bench-token")
             org.set_upstream_secret("bench-secret")
@@ -75,13 +78,20 @@ def main() -> None:
                         first_page_peak = tracemalloc.get_traced_memory()[1]
                 peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
+                tracemalloc.start()
+                started = time.perf_counter()
+                csv_rows = sum(1 for _ in client.get_csv("/v2/automation_tasks/details.csv"))
+                csv_s = time.perf_counter() - started
+                csv_peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                assert csv_rows == counts["automation_tasks"], (csv_rows, counts)
         finally:
             stop_sandbox_process(proc)
     n = 20000
     per_call = timeit.timeit(lambda: signing.sign("bench-secret", "GET", "/v2/inventories?offset=99000&limit=1000",
                                                   b"", "2026-11-22T10:15:00+00:00"), number=n) / n
-    print(f"sandbox seeded {counts['inventories']:,} inventory rows in {seed_s:.1f} s "
-          f"({counts['inventories'] / seed_s:,.0f} rows/s)\n")
+    print(f"sandbox seeded {counts['inventories']:,} inventory rows and {counts['automation_tasks']:,} automation "
+          f"tasks in {seed_s:.1f} s\n")
     print("| page size | pages | rows | seconds | requests/s | rows/s | client CPU ms/request |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for page_size, pages, rows, elapsed, cpu in rows_out:
@@ -92,6 +102,8 @@ def main() -> None:
                                  number=n) / n
     print(f"\npeak Python memory paging {parsed:,} rows by 1000: {peak / 2**20:.1f} MiB "
           f"(after the first page: {first_page_peak / 2**20:.1f} MiB)")
+    print(f"CSV report streamed: {csv_rows:,} rows in {csv_s:.2f} s ({csv_rows / csv_s:,.0f} rows/s, "
+          f"under tracemalloc), peak Python memory {csv_peak / 2**20:.2f} MiB")
     print(f"typed records: Inventory.from_api {parsed / parse_s:,.0f} rows/s (measured under tracemalloc)")
     print(f"signing cost: sign() {per_call * 1e6:.1f} µs per call; "
           f"signed_headers() with a fresh date {headers_call * 1e6:.1f} µs per call")

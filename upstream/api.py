@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .client import UpstreamClient
+from .client import Page, UpstreamClient
 from .records import (
     AutomationQueue,
     AutomationTask,
@@ -41,129 +41,141 @@ COLLECTION_PATHS = {
     "serial_data": "/v2/serial_data",
 }
 AUTOMATION_TASKS_REPORT = "/v2/automation_tasks/details.csv"
+RECORDS = {
+    "countries": Country, "ship_methods": ShipMethod, "items": Item, "customer_catalog_items": CustomerCatalogItem,
+    "inventories": Inventory, "invoices": Invoice, "orders": Order, "rmas": RmaSummary, "open_rmas": RmaSummary,
+    "closed_rmas": RmaSummary, "automation_queues": AutomationQueue, "automation_task_types": AutomationTaskType,
+    "serial_data": SerialDatum,
+}
+
+
+def pages(client: UpstreamClient, name: str, *, page_size: int = 1000, start_offset: int = 0) -> Iterator[Page]:
+    """Raw pages (dict rows) of the collection `name` of COLLECTION_PATHS, for the sync engine."""
+    return client.paginate(COLLECTION_PATHS[name], page_size=page_size, start_offset=start_offset)
 
 
 def _each(client: UpstreamClient, name: str, record, page_size: int) -> Iterator:
-    for row in client.iter_rows(COLLECTION_PATHS[name], page_size=page_size):
-        yield record.from_api(row)
+    for page in pages(client, name, page_size=page_size):
+        for row in page.results:
+            yield record.from_api(row)
 
 
 def _one(client: UpstreamClient, name: str, record, id_: int):
     return record.from_api(client.get(f"{COLLECTION_PATHS[name]}/{int(id_)}"))
 
 
-def countries(client, page_size=1000) -> Iterator[Country]:
+def countries(client: UpstreamClient, page_size: int = 1000) -> Iterator[Country]:
     return _each(client, "countries", Country, page_size)
 
 
-def country(client, id_) -> Country:
+def country(client: UpstreamClient, id_: int) -> Country:
     return _one(client, "countries", Country, id_)
 
 
-def ship_methods(client, page_size=1000) -> Iterator[ShipMethod]:
+def ship_methods(client: UpstreamClient, page_size: int = 1000) -> Iterator[ShipMethod]:
     return _each(client, "ship_methods", ShipMethod, page_size)
 
 
-def ship_method(client, id_) -> ShipMethod:
+def ship_method(client: UpstreamClient, id_: int) -> ShipMethod:
     return _one(client, "ship_methods", ShipMethod, id_)
 
 
-def items(client, page_size=1000) -> Iterator[Item]:
+def items(client: UpstreamClient, page_size: int = 1000) -> Iterator[Item]:
     return _each(client, "items", Item, page_size)
 
 
-def item(client, id_) -> Item:
+def item(client: UpstreamClient, id_: int) -> Item:
     return _one(client, "items", Item, id_)
 
 
-def customer_catalog_items(client, page_size=1000) -> Iterator[CustomerCatalogItem]:
+def customer_catalog_items(client: UpstreamClient, page_size: int = 1000) -> Iterator[CustomerCatalogItem]:
     return _each(client, "customer_catalog_items", CustomerCatalogItem, page_size)
 
 
-def customer_catalog_item(client, id_) -> CustomerCatalogItem:
+def customer_catalog_item(client: UpstreamClient, id_: int) -> CustomerCatalogItem:
     return _one(client, "customer_catalog_items", CustomerCatalogItem, id_)
 
 
-def inventories(client, page_size=1000) -> Iterator[Inventory]:
+def inventories(client: UpstreamClient, page_size: int = 1000) -> Iterator[Inventory]:
     return _each(client, "inventories", Inventory, page_size)
 
 
-def inventory(client, id_) -> Inventory:
+def inventory(client: UpstreamClient, id_: int) -> Inventory:
     return _one(client, "inventories", Inventory, id_)
 
 
-def invoices(client, page_size=1000) -> Iterator[Invoice]:
+def invoices(client: UpstreamClient, page_size: int = 1000) -> Iterator[Invoice]:
     return _each(client, "invoices", Invoice, page_size)
 
 
-def invoice(client, id_) -> Invoice:
+def invoice(client: UpstreamClient, id_: int) -> Invoice:
     return _one(client, "invoices", Invoice, id_)
 
 
-def orders(client, page_size=1000) -> Iterator[Order]:
+def orders(client: UpstreamClient, page_size: int = 1000) -> Iterator[Order]:
     return _each(client, "orders", Order, page_size)
 
 
-def order(client, id_) -> Order:
+def order(client: UpstreamClient, id_: int) -> Order:
     return _one(client, "orders", Order, id_)
 
 
-def create_order(client, payload: dict, idempotency_key: str) -> Order:
+def create_order(client: UpstreamClient, payload: dict, idempotency_key: str) -> Order:
     return Order.from_api(client.post(COLLECTION_PATHS["orders"], payload, idempotency_key=idempotency_key))
 
 
-def rmas(client, page_size=1000) -> Iterator[RmaSummary]:
+def rmas(client: UpstreamClient, page_size: int = 1000) -> Iterator[RmaSummary]:
     return _each(client, "rmas", RmaSummary, page_size)
 
 
-def open_rmas(client, page_size=1000) -> Iterator[RmaSummary]:
+def open_rmas(client: UpstreamClient, page_size: int = 1000) -> Iterator[RmaSummary]:
     return _each(client, "open_rmas", RmaSummary, page_size)
 
 
-def closed_rmas(client, page_size=1000) -> Iterator[RmaSummary]:
+def closed_rmas(client: UpstreamClient, page_size: int = 1000) -> Iterator[RmaSummary]:
     return _each(client, "closed_rmas", RmaSummary, page_size)
 
 
-def rma(client, id_) -> RmaDetail:
+def rma(client: UpstreamClient, id_: int) -> RmaDetail:
     return RmaDetail.from_api(client.get(f"/v2/rmas/{int(id_)}"))
 
 
-def create_rma(client, payload: dict, idempotency_key: str) -> RmaDetail:
+def create_rma(client: UpstreamClient, payload: dict, idempotency_key: str) -> RmaDetail:
     return RmaDetail.from_api(client.post("/v2/rmas", payload, idempotency_key=idempotency_key))
 
 
-def automation_queues(client, page_size=1000) -> Iterator[AutomationQueue]:
+def automation_queues(client: UpstreamClient, page_size: int = 1000) -> Iterator[AutomationQueue]:
     return _each(client, "automation_queues", AutomationQueue, page_size)
 
 
-def automation_queue(client, id_) -> AutomationQueue:
+def automation_queue(client: UpstreamClient, id_: int) -> AutomationQueue:
     return _one(client, "automation_queues", AutomationQueue, id_)
 
 
-def create_automation_queue(client, payload: dict, idempotency_key: str) -> AutomationQueue:
+def create_automation_queue(client: UpstreamClient, payload: dict, idempotency_key: str) -> AutomationQueue:
     return AutomationQueue.from_api(client.post("/v2/automation_queues", payload, idempotency_key=idempotency_key))
 
 
-def automation_task_types(client, page_size=1000) -> Iterator[AutomationTaskType]:
+def automation_task_types(client: UpstreamClient, page_size: int = 1000) -> Iterator[AutomationTaskType]:
     return _each(client, "automation_task_types", AutomationTaskType, page_size)
 
 
-def automation_task_type(client, id_) -> AutomationTaskType:
+def automation_task_type(client: UpstreamClient, id_: int) -> AutomationTaskType:
     return _one(client, "automation_task_types", AutomationTaskType, id_)
 
 
-def update_automation_task(client, payload: dict, idempotency_key: str) -> AutomationTask:
+def update_automation_task(client: UpstreamClient, payload: dict, idempotency_key: str) -> AutomationTask:
     return AutomationTask.from_api(client.put("/v2/automation_tasks", payload, idempotency_key=idempotency_key))
 
 
-def serial_data(client, page_size=1000) -> Iterator[SerialDatum]:
+def serial_data(client: UpstreamClient, page_size: int = 1000) -> Iterator[SerialDatum]:
     return _each(client, "serial_data", SerialDatum, page_size)
 
 
-def create_serial_datum(client, payload: dict, idempotency_key: str) -> SerialDatum:
+def create_serial_datum(client: UpstreamClient, payload: dict, idempotency_key: str) -> SerialDatum:
     return SerialDatum.from_api(client.post("/v2/serial_data", payload, idempotency_key=idempotency_key))
 
 
-def automation_tasks_report(client) -> Iterator[AutomationTask]:
+def automation_tasks_report(client: UpstreamClient) -> Iterator[AutomationTask]:
     for row in client.get_csv(AUTOMATION_TASKS_REPORT):
         yield AutomationTask.from_api(row)

@@ -252,3 +252,11 @@ def test_the_csv_report_streams_as_many_rows_as_the_task_list(client, sandbox_or
     mine = [t for t in api.automation_tasks_report(client) if t.automation_queue_id == queue.id]
     assert sorted(t.sequence for t in mine) == [1, 2, 3, 4, 5]
     assert all(t.manufacturer_serial == "CSV-1" and t.started_at is None for t in mine)
+
+
+def test_raw_pages_of_every_collection_match_its_typed_records(client):
+    for name, record in api.RECORDS.items():
+        raw = [row for page in api.pages(client, name, page_size=50) for row in page.results]
+        assert raw, name
+        typed = [record.from_api(row) for row in raw]
+        assert [r.id for r in typed] == [row["id"] for row in raw] == sorted(int(row["id"]) for row in raw), name
