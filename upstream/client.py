@@ -4,7 +4,8 @@
 applies connect and read time-outs, retries transient failures with capped exponential
 back-off and full jitter, and maps failures to the typed errors of upstream.errors.
 Writes are retried only with an Idempotency-Key, with the same key and the same body bytes;
-a write without a key is retried only when it cannot have reached the server.
+a write without a key is retried only when it cannot have acted (connection refused, connect
+time-out, or a 429 refusal), never after a read time-out, a reset or a 5xx.
 
 Every attempt is logged as an UpstreamCall row (method, path, status, duration, attempt,
 error), never with the secret or the signature, by one plain INSERT that never breaks the
@@ -205,6 +206,8 @@ class UpstreamClient:
     def _send(self, method, path, *, params=None, json=None, body=None, idempotency_key=None,
               stream=False) -> requests.Response:
         method = method.upper()
+        if idempotency_key and len(idempotency_key) > 255:
+            raise ValueError("an Idempotency-Key has at most 255 characters")
         if body is None and json is not None:
             body = encode_json(json)
         target = path_with_query(path, params)
@@ -234,6 +237,8 @@ class UpstreamClient:
                 return response
             except TransientError as exc:
                 error = exc
+                if exc.status == 429:  # refused before it was processed: safe to repeat any write
+                    sent = False
             except UpstreamError as exc:
                 self._log(method, target, status, started, attempt, str(exc), idempotency_key)
                 raise

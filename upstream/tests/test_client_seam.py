@@ -380,3 +380,22 @@ def test_a_server_that_echoes_the_secret_or_signature_has_it_blanked(client, cap
     assert str(info.value).startswith("expected [redacted] for [redacted]")
     for text in (str(info.value), repr(info.value), caplog.text, UpstreamCall.objects.get().error):
         assert SECRET not in text and signature not in text
+
+
+@responses.activate
+def test_a_write_without_key_is_retried_after_a_429_but_not_after_a_500(client):
+    responses.post(f"{BASE}/v2/serial_data", status=429, headers={"Retry-After": "0"})
+    responses.post(f"{BASE}/v2/serial_data", status=201, json={"id": 4})
+    assert client.request("POST", "/v2/serial_data", json={"a": 1}).data == {"id": 4}
+    assert len(responses.calls) == 2
+    responses.reset()
+    responses.post(f"{BASE}/v2/serial_data", status=500)
+    with pytest.raises(TransientError):
+        client.request("POST", "/v2/serial_data", json={"a": 1})
+    assert len(responses.calls) == 1
+
+
+def test_an_overlong_idempotency_key_is_refused_before_sending(client):
+    with pytest.raises(ValueError):
+        client.request("POST", "/v2/serial_data", json={}, idempotency_key="k" * 256)
+    assert not UpstreamCall.objects.exists()
