@@ -1,0 +1,106 @@
+"""Benchmark: first sync and no-change re-sync of 100,000 rows from the sandbox, on PostgreSQL.
+
+Measures, in one run, for inventories (JSON pages) and automation tasks (the CSV report):
+rows/second of a first sync end to end (HTTP + parse + hash + COPY/upsert), of a no-change
+re-sync, and the peak RSS of a fresh process syncing 10,000 and 100,000 rows.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/sync_mirror.py
+
+The database is created if missing and migrated; the sandbox runs as its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench")
+SIZES = (10_000, 100_000)
+RESOURCES = ("inventories", "automation_tasks")
+
+
+def child(resource: str, rows: int, url: str) -> None:
+    import django
+
+    django.setup()
+    from accounts.models import Organization
+    from mirror import models as m
+    from sync.engine import run_sync
+    from sync.registry import get
+
+    token = f"bench-{rows}"
+    org, _ = Organization.objects.get_or_create(slug=token, defaults={
+        "name": token, "upstream_base_url": url, "upstream_token": token})
+    org.upstream_base_url = url
+    org.set_upstream_secret("bench-secret")
+    org.save()
+    model = get(resource).model
+    model.objects.filter(organization=org).delete()
+    results = {}
+    for label in ("first", "resync"):
+        started = time.perf_counter()
+        run = run_sync(org, resource, "manual")
+        elapsed = time.perf_counter() - started
+        assert run.status == "success", run.error
+        results[label] = {"seconds": elapsed, "rows": run.rows_fetched, "created": run.created,
+                          "updated": run.updated, "unchanged": run.unchanged}
+    assert results["first"]["created"] == rows and results["resync"]["unchanged"] == rows
+    assert model.objects.filter(organization=org).count() == rows
+    status = Path("/proc/self/status").read_text()
+    results["peak_rss_mb"] = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) / 1024
+    print(json.dumps(results))
+
+
+def main() -> None:
+    import psycopg
+
+    db_url = os.environ["DATABASE_URL"]
+    name = db_url.rsplit("/", 1)[1]
+    with psycopg.connect(db_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+    from sandbox.pytest_plugin import start_sandbox_process, stop_sandbox_process
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, sandbox = start_sandbox_process(str(Path(tmp) / "bench.sqlite3"))
+        try:
+            for rows in SIZES:
+                token = f"bench-{rows}"
+                sandbox.add_org(token, "bench-secret", 1, token)
+                sandbox.seed(token, scale=0.01, counts={"inventories": rows, "automation_tasks": rows,
+                                                        "automation_queues": max(1, rows // 5)})
+            results = []
+            for resource in RESOURCES:
+                for rows in SIZES:
+                    out = subprocess.run([sys.executable, __file__, "--child", resource, str(rows), sandbox.url],
+                                         cwd=ROOT, capture_output=True, text=True)
+                    if out.returncode:
+                        raise SystemExit(out.stderr[-3000:])
+                    results.append((resource, rows, json.loads(out.stdout.strip().splitlines()[-1])))
+        finally:
+            stop_sandbox_process(proc)
+    print("| resource | rows | first sync (s) | first sync rows/s | no-change re-sync (s) | re-sync rows/s | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for resource, rows, r in results:
+        f, s = r["first"], r["resync"]
+        print(f"| {resource} | {rows:,} | {f['seconds']:.2f} | {rows / f['seconds']:,.0f} | {s['seconds']:.2f} | "
+              f"{rows / s['seconds']:,.0f} | {r['peak_rss_mb']:.0f} |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    else:
+        main()
