@@ -2,21 +2,18 @@
 
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from . import models as m
 
 
-class MirrorAdmin(admin.ModelAdmin):
+class MirrorAdmin(ReadOnlyAdmin):
     list_filter = ["organization", ("vanished_at", admin.EmptyFieldListFilter)]
     list_select_related = ["organization"]
     search_fields = ["=upstream_id"]
     readonly_fields = ["organization", "upstream_id", "raw", "content_hash", "first_seen_at", "changed_at",
                        "vanished_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 def mirror_admin(model, display, search=(), filters=()):
@@ -48,44 +45,36 @@ mirror_admin(m.SerialDatum, ["manufacturer_serial", "serial_data_type_id", "valu
              ["serial_data_type_id"])
 
 
-class ChildAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(m.OrderLine)
-class OrderLineAdmin(ChildAdmin):
+class OrderLineAdmin(ReadOnlyAdmin):
     list_display = ["order", "position", "product_code", "quantity", "customs_declared_value"]
     search_fields = ["product_code", "order__customer_order"]
     list_filter = ["order__organization"]
 
 
 @admin.register(m.OrderTrackingNumber)
-class OrderTrackingNumberAdmin(ChildAdmin):
+class OrderTrackingNumberAdmin(ReadOnlyAdmin):
     list_display = ["order", "tracking_number", "weight"]
     search_fields = ["tracking_number", "order__customer_order"]
     list_filter = ["order__organization"]
 
 
 @admin.register(m.OrderInvoice)
-class OrderInvoiceAdmin(ChildAdmin):
+class OrderInvoiceAdmin(ReadOnlyAdmin):
     list_display = ["order", "invoice_number"]
     search_fields = ["=invoice_number", "order__customer_order"]
     list_filter = ["order__organization"]
 
 
 @admin.register(m.RmaLine)
-class RmaLineAdmin(ChildAdmin):
+class RmaLineAdmin(ReadOnlyAdmin):
     list_display = ["rma", "quantity", "item_name", "category_name"]
     search_fields = ["item_name", "rma__manufacturer_serial"]
     list_filter = ["rma__organization", "category_name"]
 
 
 @admin.register(m.RmaNote)
-class RmaNoteAdmin(ChildAdmin):
+class RmaNoteAdmin(ReadOnlyAdmin):
     list_display = ["rma", "kind", "created_upstream_at"]
     search_fields = ["message", "rma__manufacturer_serial"]
     list_filter = ["kind", "rma__organization"]

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import SyncRun
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "organization", "resource", "trigger", "status", "pages", "rows_fetched", "created",
                     "updated", "unchanged", "vanished", "duration", "short_error"]
     list_filter = ["status", "resource", "trigger", "organization"]
@@ -13,11 +15,6 @@ class SyncRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in SyncRun._meta.fields]
     list_select_related = ["organization"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="error")
     def short_error(self, obj):

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import UpstreamCall
 
 
 @admin.register(UpstreamCall)
-class UpstreamCallAdmin(admin.ModelAdmin):
+class UpstreamCallAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "organization", "method", "path", "status", "duration_ms", "attempt", "error"]
     list_filter = ["method", "status", "organization", "created_at"]
     search_fields = ["path", "error", "idempotency_key", "organization__name", "organization__slug"]
@@ -12,8 +14,3 @@ class UpstreamCallAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in UpstreamCall._meta.fields]
     list_select_related = ["organization"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
