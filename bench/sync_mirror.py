@@ -34,6 +34,7 @@ def child(resource: str, rows: int, url: str) -> None:
     from accounts.models import Organization
     from mirror import models as m
     from sync.engine import run_sync
+    from sync.models import SyncRun
     from sync.registry import get
 
     token = f"bench-{rows}"
@@ -44,6 +45,7 @@ def child(resource: str, rows: int, url: str) -> None:
     org.save()
     model = get(resource).model
     model.objects.filter(organization=org).delete()
+    SyncRun.objects.filter(organization=org).delete()  # a run left WORKING by an interrupted bench
     results = {}
     for label in ("first", "resync"):
         started = time.perf_counter()

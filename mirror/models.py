@@ -19,6 +19,10 @@ class MirrorQuerySet(OrgQuerySet):
 
 
 class MirrorModel(OrgOwned):
+    # No index of its own: the unique (organization, upstream_id) index serves organization
+    # lookups, and a second index would cost every row a sync writes.
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+",
+                                     db_index=False)
     upstream_id = models.BigIntegerField("upstream id")
     raw = models.JSONField(help_text="the upstream payload as last received")
     content_hash = models.CharField(max_length=32)

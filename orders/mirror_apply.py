@@ -8,7 +8,6 @@ overwrite a newer state, and a payload identical to the stored one changes nothi
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from django.utils import timezone
 
 from mirror.models import Order
 from sync import hooks, registry
-from sync.engine import content_hash
+from sync.engine import canonical_json, content_hash
 from upstream.records import order_status, to_datetime, to_int
 
 from .models import OrderEvent, OrderSubmission
@@ -60,7 +59,7 @@ def apply_order_payload(organization, raw: dict, source: str) -> Applied:
 
 def _apply(organization, upstream_id: int, raw: dict, source: str) -> Applied:
     resource = registry.get("orders")
-    text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+    text = canonical_json(raw)
     digest = content_hash(text)
     values = resource.mapper(raw)
     now = timezone.now()
