@@ -199,13 +199,19 @@ class Writer:
                 obj.pk = created[obj.upstream_id]
         return [(o.pk, o.upstream_id, o.raw) for o in [*new, *changed]]
 
+    def vanish_statement(self) -> tuple[str, list]:
+        return (f"UPDATE {self.table} SET vanished_at = %s WHERE organization_id = %s "
+                f"AND vanished_at IS NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM sync_seen s WHERE s.upstream_id = {self.table}.upstream_id)",
+                [timezone.now(), self.organization.pk])
+
+    def before_vanish(self, cur) -> None:
+        pass
+
     def mark_vanished(self) -> int:
-        now = timezone.now()
         with connection.cursor() as cur:
-            cur.execute(f"UPDATE {self.table} SET vanished_at = %s WHERE organization_id = %s "
-                        f"AND vanished_at IS NULL AND NOT EXISTS "
-                        f"(SELECT 1 FROM sync_seen s WHERE s.upstream_id = {self.table}.upstream_id)",
-                        [now, self.organization.pk])
+            self.before_vanish(cur)
+            cur.execute(*self.vanish_statement())
             return cur.rowcount
 
 
@@ -255,13 +261,11 @@ class PostgresWriter(Writer):
         self.analyze_if_stale()
         return counts, changed
 
-    def mark_vanished(self) -> int:
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE sync_seen")  # temporary tables are never analyzed by autovacuum
-            # Flagging is an anti-join of two large sets: a hash join is right at every size, a
-            # nested loop (chosen on a bad estimate) is quadratic.
-            cur.execute("SET LOCAL enable_nestloop = off")
-        return super().mark_vanished()
+    def before_vanish(self, cur) -> None:
+        cur.execute("ANALYZE sync_seen")  # temporary tables are never analyzed by autovacuum
+        # Flagging is an anti-join of two large sets: a hash join is right at every size, a
+        # nested loop (chosen on a bad estimate) is quadratic.
+        cur.execute("SET LOCAL enable_nestloop = off")
 
     def existing(self, ids: list[int]) -> dict[int, tuple[str, bool]]:
         with connection.cursor() as cur:
