@@ -163,7 +163,10 @@ class App:
         date = datetime.now(timezone.utc).isoformat()
         data = body.encode()
         headers = {"Content-Type": "application/json", "X-MBX-Token": token, "X-MBX-Date": date,
-                   "X-MBX-Signature": expected_signature(secret, "POST", path, data, date)}
+                   "X-MBX-Signature": expected_signature(secret, "POST", path, data, date),
+                   # One connection per delivery, like most webhook senders: the receiver holds
+                   # no idle connection (nor a worker thread and its database session) for us.
+                   "Connection": "close"}
         status, error = None, ""
         try:
             response = session.post(url, data=data, headers=headers, timeout=(3, 10))

@@ -26,6 +26,7 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background
 
 @pytest.fixture
 def page(monkeypatch):
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop on this thread; the ORM calls here stay synchronous.
@@ -36,6 +37,9 @@ def page(monkeypatch):
         context.set_default_timeout(15000)
         yield context.new_page()
         browser.close()
+        # While Playwright's loop runs, Django keeps this test's connections in that loop's
+        # context: close them here, or they outlive the test and block dropping the test database.
+        connections.close_all()
 
 
 def test_buyer_orders_two_lines_and_sees_it_shipped_through_the_webhook(
