@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from accounts.models import Organization
 
 from . import registry
 from .engine import AlreadyRunning, run_sync
+from .models import SyncRun
 
 log = logging.getLogger("sync")
 
@@ -36,3 +41,25 @@ def sync_organization(organization_id: int, trigger: str = "manual", resources: 
 def enqueue_organization_sync(organization, trigger: str = "manual", resources: list[str] | None = None) -> None:
     """Queue a sync of every resource once the current transaction commits."""
     transaction.on_commit(lambda: sync_organization.delay(organization.pk, trigger, resources))
+
+
+@shared_task(name="sync.prune_runs", ignore_result=True)
+def prune_runs(batch: int = 5000) -> int:
+    """Delete finished sync runs older than SYNC_RUN_DAYS, in batches; returns how many.
+
+    The latest run and the latest success of each organization's resource are kept whatever
+    their age: the freshness page must still say when a long-failing resource last succeeded.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.SYNC_RUN_DAYS)
+    keep = set()
+    for status in (None, SyncRun.Status.SUCCESS):
+        runs = SyncRun.objects.all() if status is None else SyncRun.objects.filter(status=status)
+        keep.update(m for m in runs.values("organization", "resource").annotate(m=Max("pk"))
+                    .values_list("m", flat=True))
+    old = SyncRun.objects.filter(created_at__lt=cutoff, status__in=[SyncRun.Status.SUCCESS, SyncRun.Status.FAILED])
+    deleted = 0
+    while True:
+        ids = [pk for pk in old.exclude(pk__in=keep).values_list("pk", flat=True)[:batch]]
+        if not ids:
+            return deleted
+        deleted += SyncRun.objects.filter(pk__in=ids).delete()[0]

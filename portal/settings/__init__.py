@@ -223,6 +223,7 @@ UPSTREAM_CALL_LOG_DAYS = env.int("UPSTREAM_CALL_LOG_DAYS", default=14)
 
 # Sync engine: a WORKING run without a heartbeat for this long is considered dead.
 SYNC_STALE_AFTER = env.int("SYNC_STALE_AFTER", default=600)  # seconds
+SYNC_RUN_DAYS = env.int("SYNC_RUN_DAYS", default=30)  # days of sync runs kept (the latest per resource always)
 
 # Outbox ("persist, then call"): retries of writes to the upstream.
 OUTBOX_RETRY_BASE = env.float("OUTBOX_RETRY_BASE", default=5.0)  # seconds
@@ -236,6 +237,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-redrive": {"task": "outbox.redrive", "schedule": 30.0},
     "upstream-prune-call-log": {"task": "upstream.prune_call_log", "schedule": 24 * 3600.0},
     "webhooks-redrive": {"task": "webhooks.redrive", "schedule": 60.0},
+    "sync-prune-runs": {"task": "sync.prune_runs", "schedule": 24 * 3600.0},
 }
 
 # Sandbox upstream (python manage.py runsandbox).

@@ -74,3 +74,47 @@ def test_sync_command_prints_a_summary_and_fails_loudly(sandbox_org, sandbox):
 def test_sync_command_rejects_unknown_resources(db):
     with pytest.raises(CommandError, match="unknown resource"):
         call_command("sync", "bananas")
+
+
+def test_freshness_keeps_the_last_success_after_a_failure_and_never_counts_mirror_tables(
+        client_alice, org_a, django_assert_max_num_queries):
+    from django.utils import timezone
+
+    SyncRun.objects.create(organization=org_a, resource="invoices", status="success", rows_fetched=1234,
+                           finished_at=timezone.now())
+    SyncRun.objects.create(organization=org_a, resource="invoices", status="failed", error="upstream said 503")
+    # Two index probes per resource at most, plus the session, user and membership: no
+    # COUNT over mirror tables that may hold millions of rows.
+    with django_assert_max_num_queries(2 * len(registry.REGISTRY) + 8) as queries:
+        response = client_alice.get("/sync/")
+    assert not any("mirror_" in q["sql"] for q in queries.captured_queries)
+    row = {r["resource"].name: r for r in response.context["rows"]}["invoices"]
+    assert row["last"].status == "failed" and row["success"].rows_fetched == 1234
+    assert b"1,234" in response.content and b"upstream said 503" in response.content
+
+
+def test_prune_runs_keeps_recent_runs_and_the_latest_of_each_resource(org_a, org_b, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sync.tasks import prune_runs
+
+    settings.SYNC_RUN_DAYS = 30
+    old = timezone.now() - timedelta(days=40)
+
+    def run(org, resource, status, when):
+        r = SyncRun.objects.create(organization=org, resource=resource, status=status)
+        SyncRun.objects.filter(pk=r.pk).update(created_at=when)
+        return r.pk
+
+    gone = [run(org_a, "items", "success", old), run(org_a, "items", "failed", old)]
+    last_success = run(org_a, "items", "success", old)
+    gone.append(run(org_a, "items", "failed", old))
+    recent = run(org_a, "items", "failed", timezone.now() - timedelta(days=2))  # the latest run
+    other_org = run(org_b, "items", "success", old)
+    gone.append(run(org_a, "countries", "failed", old))
+    countries_last = run(org_a, "countries", "success", old)  # 40 days old, yet its latest
+    assert prune_runs(batch=1) == len(gone)
+    left = set(SyncRun.objects.values_list("pk", flat=True))
+    assert left == {last_success, recent, other_org, countries_last}
