@@ -1,28 +1,30 @@
 from django.contrib import admin
 
 from outbox import service as outbox
+from portal.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import OrderEvent, OrderNotification, OrderRow, OrderSubmission, OrderSubmissionLine
 
 
-class LineInline(admin.TabularInline):
+class LineInline(ReadOnlyInline):
     model = OrderSubmissionLine
-    extra = 0
 
 
 @admin.register(OrderSubmission)
-class OrderSubmissionAdmin(admin.ModelAdmin):
+class OrderSubmissionAdmin(ReadOnlyAdmin):
+    """What buyers submitted. Read-only: a hand edit would differ from what was sent upstream;
+    buyers correct a refused order through the portal, which sends it again."""
+
+    deletable = False
     list_display = ["customer_order", "purchase_order", "organization", "upstream_id", "upstream_status",
                     "delivery", "created_by", "created_at"]
     list_filter = ["organization", "upstream_status", "delivery__status", "created_at"]
     search_fields = ["customer_order", "purchase_order", "=upstream_id", "recipient_name", "recipient_company"]
     list_select_related = ["organization", "delivery", "created_by"]
-    raw_id_fields = ["delivery", "created_by"]
-    readonly_fields = ["previous_deliveries"]
     inlines = [LineInline]
     actions = ["retry_now"]
 
-    @admin.action(description="Send the selected open orders again now")
+    @admin.action(description="Send the selected open orders again now", permissions=["operate"])
     def retry_now(self, request, queryset):
         n = 0
         for submission in queryset.select_related("delivery"):
@@ -33,41 +35,34 @@ class OrderSubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderSubmissionLine)
-class OrderSubmissionLineAdmin(admin.ModelAdmin):
+class OrderSubmissionLineAdmin(ReadOnlyAdmin):
+    deletable = False
     list_display = ["submission", "position", "product_code", "quantity", "customs_declared_value"]
     list_filter = ["submission__organization"]
     search_fields = ["product_code", "submission__customer_order"]
-    raw_id_fields = ["submission"]
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(ReadOnlyAdmin):
+    deletable = False
     list_display = ["upstream_id", "status", "upstream_updated_at", "source", "organization", "recorded_at"]
     list_filter = ["status", "source", "organization"]
     search_fields = ["=upstream_id"]
 
 
 @admin.register(OrderNotification)
-class OrderNotificationAdmin(admin.ModelAdmin):
+class OrderNotificationAdmin(ReadOnlyAdmin):
+    deletable = False
     list_display = ["submission", "status", "email", "created_at", "sent_at", "error"]
     list_filter = ["status", "organization", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["submission__customer_order", "email"]
-    raw_id_fields = ["submission", "recipient"]
 
 
 @admin.register(OrderRow)
-class OrderRowAdmin(admin.ModelAdmin):
-    """The orders list as staff see it (read-only: a database view)."""
+class OrderRowAdmin(ReadOnlyAdmin):
+    """The orders list as staff see it (a database view)."""
 
+    deletable = False
     list_display = ["customer_order", "purchase_order", "status", "upstream_id", "organization", "created_at"]
     list_filter = ["status", "organization"]
     search_fields = ["customer_order", "purchase_order", "recipient_name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

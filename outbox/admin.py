@@ -1,34 +1,28 @@
 from django.contrib import admin, messages
 
+from portal.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from . import service
 from .models import Delivery, DeliveryAttempt
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    extra = 0
-    can_delete = False
-    readonly_fields = ["number", "started_at", "duration_ms", "status_code", "outcome", "error"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["number", "started_at", "duration_ms", "status_code", "outcome", "error"]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
+    deletable = False  # an undelivered write would be lost
     list_display = ["id", "organization", "kind", "status", "attempts", "last_status_code", "next_attempt_at",
                     "upstream_id", "created_at"]
     list_filter = ["status", "kind", "organization"]
     search_fields = ["idempotency_key", "path", "body", "last_error", "=upstream_id"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now"]
 
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description="Send selected open deliveries now")
+    @admin.action(description="Send selected open deliveries now", permissions=["operate"])
     def retry_now(self, request, queryset):
         count = 0
         for delivery in queryset:
@@ -39,11 +33,8 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(admin.ModelAdmin):
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    deletable = False
     list_display = ["delivery", "number", "outcome", "status_code", "duration_ms", "started_at"]
     list_filter = ["outcome", "status_code"]
     search_fields = ["error", "=delivery__id", "delivery__idempotency_key"]
-    readonly_fields = [f.name for f in DeliveryAttempt._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

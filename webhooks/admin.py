@@ -1,24 +1,23 @@
 from django.contrib import admin, messages
 
+from portal.admin import ReadOnlyAdmin
+
 from . import service
 from .models import WebhookDelivery
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    deletable = False  # the upstream's word on an order, kept as received
     list_display = ["id", "organization", "received_at", "order_upstream_id", "order_status", "order_updated_at",
                     "status", "outcome", "attempts"]
     list_filter = ["status", "outcome", "order_status", "organization", "received_at"]
     search_fields = ["=order_upstream_id", "error", "body"]
     list_select_related = ["organization"]
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     actions = ["reprocess_failed"]
     date_hierarchy = "received_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description="Reprocess the selected failed deliveries")
+    @admin.action(description="Reprocess the selected failed deliveries", permissions=["operate"])
     def reprocess_failed(self, request, queryset):
         n = service.reprocess(queryset)
         self.message_user(request, f"{n} failed deliveries queued again.", messages.SUCCESS)

@@ -32,3 +32,41 @@ def test_every_admin_changelist_renders(client_ops):
         assert response.status_code == 200, url
         response = client_ops.get(url, {"q": "x"})
         assert response.status_code == 200, url
+
+
+def test_customer_writes_and_their_history_are_read_only_and_never_deleted(ops, db, rf):
+    """A hand edit of an order would differ from what went upstream; deleting a delivery would
+    lose a write. Ops still run the actions, which need the model's change permission."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from outbox.models import Delivery, DeliveryAttempt
+    from orders.models import OrderEvent, OrderNotification, OrderRow, OrderSubmission, OrderSubmissionLine
+    from webhooks.models import WebhookDelivery
+
+    viewer = get_user_model().objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__in=[
+        "view_delivery", "view_ordersubmission", "view_webhookdelivery"]))
+    actions = {Delivery: "retry_now", OrderSubmission: "retry_now", WebhookDelivery: "reprocess_failed"}
+    for model in (Delivery, DeliveryAttempt, OrderSubmission, OrderSubmissionLine, OrderEvent, OrderNotification,
+                  OrderRow, WebhookDelivery):
+        model_admin = admin.site._registry[model]
+        request = rf.get("/admin/")
+        request.user = ops
+        assert not model_admin.has_add_permission(request), model
+        assert not model_admin.has_change_permission(request), model
+        assert not model_admin.has_delete_permission(request), model
+        if model in actions:
+            assert actions[model] in model_admin.get_actions(request), model
+            request.user = get_user_model().objects.get(pk=viewer.pk)  # fresh permission cache
+            assert model_admin.has_view_permission(request), model
+            assert actions[model] not in model_admin.get_actions(request), model
+
+
+def test_mirror_rows_may_be_deleted_by_ops_the_next_sync_restores_them(ops, rf):
+    from mirror.models import Inventory
+
+    request = rf.get("/admin/")
+    request.user = ops
+    model_admin = admin.site._registry[Inventory]
+    assert model_admin.has_delete_permission(request) and not model_admin.has_change_permission(request)
