@@ -118,3 +118,12 @@ def test_prune_runs_keeps_recent_runs_and_the_latest_of_each_resource(org_a, org
     assert prune_runs(batch=1) == len(gone)
     left = set(SyncRun.objects.values_list("pk", flat=True))
     assert left == {last_success, recent, other_org, countries_last}
+
+
+def test_a_renamed_organization_keeps_one_schedule_per_resource(org_a, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):  # saving an unchanged organization: its row and one lookup
+        org_a.save()
+    org_a.slug = "acme-corp"
+    org_a.save()
+    tasks = PeriodicTask.objects.filter(task="sync.sync_resource", args__startswith=f"[{org_a.pk},")
+    assert sorted(tasks.values_list("name", flat=True)) == sorted(f"sync acme-corp {r}" for r in registry.REGISTRY)
