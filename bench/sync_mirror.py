@@ -61,6 +61,17 @@ def child(resource: str, rows: int, url: str) -> None:
     print(json.dumps(results))
 
 
+def checkpoint(db_url: str) -> None:
+    """Flush what the previous measurement wrote, so its checkpoint does not land in the next one."""
+    import psycopg
+
+    try:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    except psycopg.Error as exc:  # needs superuser or pg_checkpoint; the figures are then noisier
+        print(f"(no CHECKPOINT between runs: {exc.__class__.__name__})", file=sys.stderr)
+
+
 def main() -> None:
     import psycopg
 
@@ -86,6 +97,7 @@ def main() -> None:
             results = []
             for resource in RESOURCES:
                 for rows in SIZES:
+                    checkpoint(db_url)
                     out = subprocess.run([sys.executable, __file__, "--child", resource, str(rows), sandbox.url],
                                          cwd=ROOT, capture_output=True, text=True)
                     if out.returncode:

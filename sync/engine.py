@@ -168,6 +168,9 @@ class Writer:
         self.mark_seen(ids)
         return counts, changed
 
+    def page_committed(self) -> None:
+        pass
+
     def mark_seen(self, ids: list[int]) -> None:
         with connection.cursor() as cur:
             cur.executemany("INSERT INTO sync_seen (upstream_id) VALUES (%s)", [(i,) for i in ids])
@@ -258,8 +261,11 @@ class PostgresWriter(Writer):
             cur.execute("SET LOCAL synchronous_commit = off")
         counts, changed = super().write_page(rows)
         self.written += counts["created"] + counts["updated"]
-        self.analyze_if_stale()
         return counts, changed
+
+    def page_committed(self) -> None:
+        # Outside the page's transaction: ANALYZE's table lock is then held for the ANALYZE only.
+        self.analyze_if_stale()
 
     def before_vanish(self, cur) -> None:
         cur.execute("ANALYZE sync_seen")  # temporary tables are never analyzed by autovacuum
@@ -368,6 +374,7 @@ def run_sync(organization, resource_name: str, trigger: str = SyncRun.Trigger.SC
                 run.unchanged += counts["unchanged"]
                 run.heartbeat_at = timezone.now()
                 run.save(update_fields=["pages", "rows_fetched", "created", "updated", "unchanged", "heartbeat_at"])
+            writer.page_committed()
             client.flush_call_log()
             if on_page:
                 on_page(run)
