@@ -399,3 +399,24 @@ def test_an_overlong_idempotency_key_is_refused_before_sending(client):
     with pytest.raises(ValueError):
         client.request("POST", "/v2/serial_data", json={}, idempotency_key="k" * 256)
     assert not UpstreamCall.objects.exists()
+
+
+@responses.activate
+def test_integers_beyond_64_bits_and_decimals_parse_exactly(client):
+    big = 123456789012345678901234567890
+    responses.get(f"{BASE}/v2/items/1", body=f'{{"id":1,"serial":{big},"price":19.99,"name":"Ünïcode"}}',
+                  content_type="application/json")
+    responses.get(f"{BASE}/v2/items/2", body='{"id":2,"serial":1234,"price":19.99,"name":"Ünïcode"}',
+                  content_type="application/json")
+    exact = client.request("GET", "/v2/items/1").data
+    assert exact["serial"] == big and isinstance(exact["serial"], int)
+    fast = client.request("GET", "/v2/items/2").data
+    assert fast == {"id": 2, "serial": 1234, "price": 19.99, "name": "Ünïcode"}
+    assert Decimal(str(fast["price"])) == Decimal("19.99")
+
+
+def test_canonical_payloads_keep_integers_beyond_64_bits():
+    from sync.engine import canonical_json
+
+    assert canonical_json({"id": 1, "serial": 2 ** 70, "name": "Ü"}) == '{"id":1,"serial":%d,"name":"Ü"}' % 2 ** 70
+    assert canonical_json({"id": 1, "price": 19.99}) == '{"id":1,"price":19.99}'
