@@ -127,3 +127,9 @@ def test_a_renamed_organization_keeps_one_schedule_per_resource(org_a, django_as
     org_a.save()
     tasks = PeriodicTask.objects.filter(task="sync.sync_resource", args__startswith=f"[{org_a.pk},")
     assert sorted(tasks.values_list("name", flat=True)) == sorted(f"sync acme-corp {r}" for r in registry.REGISTRY)
+
+
+def test_a_running_sync_shows_its_progress(client_alice, org_a):
+    SyncRun.objects.create(organization=org_a, resource="inventories", status="working", rows_fetched=45000, pages=45)
+    page = client_alice.get("/sync/").content.decode()
+    assert "Working" in page and "45,000 rows so far" in page
