@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from mirror import models as m
+from upstream.api import AUTOMATION_TASKS_REPORT, COLLECTION_PATHS
 from upstream.records import order_status, to_bool, to_date, to_datetime, to_decimal, to_int, to_str
 
 from . import hooks
@@ -62,26 +63,26 @@ def get(name: str) -> Resource:
         raise KeyError(f"unknown resource {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
-register(Resource("countries", "/v2/countries", m.Country, lambda r: {
+register(Resource("countries", COLLECTION_PATHS["countries"], m.Country, lambda r: {
     "iso_code": to_str(r.get("iso_code")).upper()[:10], "name": to_str(r.get("name"))[:255]}, DAY))
-register(Resource("ship_methods", "/v2/ship_methods", m.ShipMethod, lambda r: {
+register(Resource("ship_methods", COLLECTION_PATHS["ship_methods"], m.ShipMethod, lambda r: {
     "name": to_str(r.get("name"))[:255], "description": to_str(r.get("description"))[:510],
     "carrier": to_str(r.get("carrier"))[:255]}, DAY, label="Ship methods"))
-register(Resource("items", "/v2/items", m.Item, lambda r: {
+register(Resource("items", COLLECTION_PATHS["items"], m.Item, lambda r: {
     "name": to_str(r.get("name"))[:510], "description": to_str(r.get("description"))[:510],
     "item_category_id": to_int(r.get("item_category_id")), "serialized": to_bool(r.get("serialized")),
     "stocked": to_bool(r.get("stocked")), "manufacturer_sku": to_str(r.get("manufacturer_sku"))[:255],
     "archived_at": to_datetime(r.get("archived_at"))}, DAY))
-register(Resource("customer_catalog_items", "/v2/customer_catalog_items", m.CatalogItem, lambda r: {
+register(Resource("customer_catalog_items", COLLECTION_PATHS["customer_catalog_items"], m.CatalogItem, lambda r: {
     "customer_sku": to_str(r.get("customer_sku"))[:255], "price": to_decimal(r.get("price")),
     "item_id": to_int(r.get("item_id"))}, DAY, label="Catalog items"))
-register(Resource("inventories", "/v2/inventories", m.Inventory, lambda r: {
+register(Resource("inventories", COLLECTION_PATHS["inventories"], m.Inventory, lambda r: {
     "item_id": to_int(r.get("item_id")), "inventory_location_id": to_int(r.get("inventory_location_id")),
     "quantity_on_hand": to_decimal(r.get("quantity_on_hand")),
     "quantity_allocated": to_decimal(r.get("quantity_allocated")),
     "quantity_on_order": to_decimal(r.get("quantity_on_order")),
     "updated_upstream_at": to_datetime(r.get("updated_at"))}, 5 * MINUTE))
-register(Resource("invoices", "/v2/invoices", m.Invoice, lambda r: {
+register(Resource("invoices", COLLECTION_PATHS["invoices"], m.Invoice, lambda r: {
     "order_id": to_int(r.get("order_id")), "billed_at": to_datetime(r.get("billed_at")),
     "total": to_decimal(r.get("total")), "updated_upstream_at": to_datetime(r.get("updated_at"))}, 15 * MINUTE))
 
@@ -97,7 +98,7 @@ def _order(r: dict) -> dict:
             "updated_upstream_at": to_datetime(r.get("updated_at"))}
 
 
-register(Resource("orders", "/v2/customer_order_submissions", m.Order, _order, 2 * MINUTE,
+register(Resource("orders", COLLECTION_PATHS["orders"], m.Order, _order, 2 * MINUTE,
                   after_page=hooks.order_children))
 
 
@@ -118,14 +119,14 @@ def _rma(r: dict) -> dict:
             "category_name": to_str(category.get("name"))[:255], "is_open": closed is None}
 
 
-register(Resource("rmas", "/v2/rmas", m.Rma, _rma, 2 * MINUTE, label="RMAs", after_run=hooks.rma_details))
-register(Resource("automation_queues", "/v2/automation_queues", m.AutomationQueue, lambda r: {
+register(Resource("rmas", COLLECTION_PATHS["rmas"], m.Rma, _rma, 2 * MINUTE, label="RMAs", after_run=hooks.rma_details))
+register(Resource("automation_queues", COLLECTION_PATHS["automation_queues"], m.AutomationQueue, lambda r: {
     "serial_id": to_int(r.get("serial_id")), "work_order_id": to_int(r.get("work_order_id")),
     "finished": to_bool(r.get("finished")), "ip_address": to_str(r.get("ip_address"))[:255]}, 5 * MINUTE))
-register(Resource("automation_task_types", "/v2/automation_task_types", m.AutomationTaskType, lambda r: {
+register(Resource("automation_task_types", COLLECTION_PATHS["automation_task_types"], m.AutomationTaskType, lambda r: {
     "name": to_str(r.get("name"))[:255], "description": to_str(r.get("description"))[:255]}, DAY,
     label="Automation task types"))
-register(Resource("automation_tasks", "/v2/automation_tasks/details.csv", m.AutomationTask, lambda r: {
+register(Resource("automation_tasks", AUTOMATION_TASKS_REPORT, m.AutomationTask, lambda r: {
     "automation_queue_id": to_int(r.get("automation_queue_id")),
     "automation_task_type_id": to_int(r.get("automation_task_type_id")), "sequence": to_int(r.get("sequence")),
     "started_at": to_datetime(r.get("started_at")), "completed_at": to_datetime(r.get("completed_at")),
@@ -133,7 +134,7 @@ register(Resource("automation_tasks", "/v2/automation_tasks/details.csv", m.Auto
     "assignee_name": to_str(r.get("assignee_name"))[:255], "work_order_id": to_int(r.get("work_order_id")),
     "item_id": to_int(r.get("item_id")), "manufacturer_serial": to_str(r.get("manufacturer_serial"))[:255]},
     5 * MINUTE, kind="csv"))
-register(Resource("serial_data", "/v2/serial_data", m.SerialDatum, lambda r: {
+register(Resource("serial_data", COLLECTION_PATHS["serial_data"], m.SerialDatum, lambda r: {
     "manufacturer_serial": to_str(r.get("manufacturer_serial"))[:255],
     "serial_data_type_id": to_int(r.get("serial_data_type_id")), "metadata": to_str(r.get("metadata"))[:255],
     "value": to_str(r.get("value"))[:255]}, 15 * MINUTE, label="Serial data"))
