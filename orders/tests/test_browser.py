@@ -31,8 +31,11 @@ def page(monkeypatch):
 
     # Playwright's sync API keeps an event loop on this thread; the ORM calls here stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    chromium = shutil.which("chromium")
+    if chromium is None:  # Playwright would point at its own download, which this project never uses
+        pytest.fail("Chromium is not installed: the browser tests need Debian's package (apt-get install chromium)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         context = browser.new_context()
         context.set_default_timeout(15000)
         yield context.new_page()
