@@ -21,10 +21,8 @@ def org_lookup(model: type[models.Model]) -> str:
 
 class OrgQuerySet(models.QuerySet):
     def for_org(self, organization) -> OrgQuerySet:
-        """Rows of one organization (an Organization or its id)."""
-        if organization is None:
-            return self.none()
-        return self.filter(**{org_lookup(self.model): organization})
+        """Rows of one organization (an Organization or its id): `scoped()` for code without a request."""
+        return scoped(organization, self)
 
 
 class OrgOwned(models.Model):

@@ -3,10 +3,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sites.shortcuts import get_current_site
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.db import transaction
@@ -36,9 +35,9 @@ def send_set_password_email(request, user) -> None:
         "protocol": "https" if request.is_secure() else "http",
         "domain": get_current_site(request).domain,
     }
-    subject = render_to_string("registration/password_reset_subject.txt", context).strip()
-    body = render_to_string("registration/password_reset_email.html", context)
-    send_mail(subject, body, None, [user.email])
+    # The reset form's own mailer; its save() skips users without a usable password, as new members are.
+    PasswordResetForm().send_mail("registration/password_reset_subject.txt", "registration/password_reset_email.html",
+                                  context, None, user.email)
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
 from mirror.models import OrderLine, OrderTrackingNumber, ShipMethod
+from accounts.scoping import scoped
 from portal.lists import OrgListView
 
 from .models import OrderRow, OrderSubmissionLine
@@ -50,9 +51,8 @@ class OrderFilter(df.FilterSet):
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        org = getattr(request, "organization", None)
         self.filters["ship_method"].extra["choices"] = [
-            (str(m.upstream_id), m.name) for m in ShipMethod.objects.for_org(org).order_by("name")]
+            (str(m.upstream_id), m.name) for m in scoped(request, ShipMethod).order_by("name")]
         self.form.fields["status"].widget.attrs["size"] = 4
 
     def search(self, queryset, name, value):

@@ -107,12 +107,10 @@ def reconcile_from_mirror(limit: int = 500) -> int:
     notify the buyer, as a webhook would have. Returns how many submissions moved on."""
     from django.db.models import OuterRef, Subquery
 
-    mirror_status = Order.objects.filter(organization_id=OuterRef("organization_id"),
-                                         upstream_id=OuterRef("upstream_id")).values("status")[:1]
-    mirror_updated = Order.objects.filter(organization_id=OuterRef("organization_id"),
-                                          upstream_id=OuterRef("upstream_id")).values("updated_upstream_at")[:1]
+    mirrored = Order.objects.filter(organization_id=OuterRef("organization_id"), upstream_id=OuterRef("upstream_id"))
     behind = (OrderSubmission.objects.filter(upstream_id__isnull=False)
-              .annotate(mirror_status=Subquery(mirror_status), mirror_updated=Subquery(mirror_updated))
+              .annotate(mirror_status=Subquery(mirrored.values("status")[:1]),
+                        mirror_updated=Subquery(mirrored.values("updated_upstream_at")[:1]))
               .exclude(mirror_status__isnull=True).exclude(mirror_status="")
               .exclude(mirror_status=models.F("upstream_status"))
               .select_related("organization")[:limit])

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from mirror.models import Order
+from portal.tasks import hand_to_broker
 
 from .models import OrderNotification, OrderSubmission
 
@@ -41,10 +42,7 @@ def queue_status_email(submission: OrderSubmission, status: str) -> OrderNotific
 def dispatch(notification_id: int) -> None:
     from .tasks import send_notification
 
-    try:
-        send_notification.delay(notification_id)
-    except Exception as exc:  # broker down: redrive_notifications sends it later
-        log.warning("notification %s not handed to the broker (%s)", notification_id, exc.__class__.__name__)
+    hand_to_broker(send_notification, notification_id, what=f"notification {notification_id}")
 
 
 def send(notification_id: int) -> bool:
@@ -60,8 +58,7 @@ def send(notification_id: int) -> bool:
             "submission": submission, "order": order, "status": notification.status,
             "user": notification.recipient,
             "tracking": list(order.tracking_numbers.all()) if order else [],
-            "url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("orders:submission", args=[submission.pk])
-            if getattr(settings, "PORTAL_BASE_URL", "") else reverse("orders:submission", args=[submission.pk]),
+            "url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("orders:submission", args=[submission.pk]),
         }
         subject = f"Order {submission.customer_order} {notification.status.lower()}"
         body = render_to_string("orders/email_status.txt", context)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from mirror.models import Order
 from outbox import service as outbox
 from outbox.handlers import DeliveryKind, register
+from upstream.api import COLLECTION_PATHS
 from upstream.records import order_status, to_decimal, to_int, to_str
 
 from .mirror_apply import apply_order_payload
@@ -26,7 +27,7 @@ from .models import PARTY_FIELDS, OrderSubmission, OrderSubmissionLine
 log = logging.getLogger("orders")
 
 KIND = "order.create"
-PATH = "/v2/customer_order_submissions"
+PATH = COLLECTION_PATHS["orders"]
 
 
 # -- payload ------------------------------------------------------------------------------------
@@ -165,20 +166,15 @@ def on_conflict(delivery, existing: dict, field_errors: dict) -> dict | None:
     return None
 
 
-def on_rejected(delivery, field_errors: dict) -> None:
+def _touch(delivery, *_) -> None:
+    """Rejected or retrying: the submission's state derives from its delivery; mark it changed."""
     submission = _submission_of(delivery)
     if submission is not None:
         submission.save(update_fields=["updated_at"])
 
 
-def on_retrying(delivery) -> None:
-    submission = _submission_of(delivery)
-    if submission is not None:
-        submission.save(update_fields=["updated_at"])
-
-
-register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_rejected=on_rejected,
-                      on_retrying=on_retrying))
+register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_rejected=_touch,
+                      on_retrying=_touch))
 
 
 # -- customer order numbers -----------------------------------------------------------------------

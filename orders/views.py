@@ -25,7 +25,7 @@ FINAL_STATUSES = {"Shipped"}
 
 
 def _catalog(request, limit: int = 200):
-    return scoped(request, CatalogItem).filter(vanished_at__isnull=True).order_by("customer_sku")[:limit]
+    return scoped(request, CatalogItem).present().order_by("customer_sku")[:limit]
 
 
 def _form_context(request, form, formset, **extra):
@@ -195,7 +195,7 @@ def order_detail(request, pk):
 def catalog_search(request):
     """<option>s for the product code datalist (htmx swaps them in as the buyer types)."""
     q = (request.GET.get("q") or "").strip()
-    rows = scoped(request, CatalogItem).filter(vanished_at__isnull=True)
+    rows = scoped(request, CatalogItem).present()
     if q:
         rows = rows.filter(customer_sku__icontains=q)
     rows = rows.order_by("customer_sku")[:50]

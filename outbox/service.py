@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -21,6 +20,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from portal.tasks import hand_to_broker
+from upstream.client import encode_json
+
 from .handlers import kind_for
 from .models import OPEN_STATUSES, Delivery, DeliveryAttempt, Status
 
@@ -28,7 +30,7 @@ log = logging.getLogger("outbox")
 
 
 def _canonical_body(payload: dict) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
+    return encode_json(payload).decode("utf-8")
 
 
 def enqueue(organization, kind: str, method: str, path: str, payload: dict, *, created_by=None,
@@ -49,11 +51,7 @@ def dispatch(delivery_id: int, countdown: float | None = None) -> None:
     """Hand a delivery to Celery. If the broker is down, the periodic redrive sends it later."""
     from .tasks import deliver
 
-    try:
-        deliver.apply_async((delivery_id,), countdown=countdown)
-    except Exception as exc:  # broker unreachable: the row is safe, redrive will pick it up
-        log.warning("delivery %s not handed to the broker (%s); redrive will send it", delivery_id,
-                    exc.__class__.__name__)
+    hand_to_broker(deliver, delivery_id, countdown=countdown, what=f"delivery {delivery_id}")
 
 
 def backoff_seconds(attempts: int) -> float:

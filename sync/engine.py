@@ -139,13 +139,14 @@ class Writer:
             out[upstream_id] = (text, content_hash(text), raw)
         return out
 
-    def existing(self, ids: list[int]) -> dict[int, tuple[str, bool]]:
+    def existing(self, ids: list[int]) -> dict[int, tuple[str, bool, int]]:
+        """upstream_id -> (content hash, vanished, mirror row id) of the rows already mirrored."""
         with connection.cursor() as cur:
             placeholders = ",".join(["%s"] * len(ids))
-            cur.execute(f"SELECT upstream_id, content_hash, vanished_at FROM {self.table} "
+            cur.execute(f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
                         f"WHERE organization_id = %s AND upstream_id IN ({placeholders})",
                         [self.organization.pk, *ids])
-            return {r[0]: (r[1], r[2] is not None) for r in cur.fetchall()}
+            return {r[0]: (r[1], bool(r[2]), r[3]) for r in cur.fetchall()}
 
     def write_page(self, rows: list[dict]) -> tuple[dict, list[tuple[int, int, dict]]]:
         prepared = self.prepare(rows)
@@ -179,13 +180,11 @@ class Writer:
         now = timezone.now()
         model = self.model
         new, changed = [], []
-        pks = dict(model.objects.filter(organization=self.organization, upstream_id__in=[
-            i for i in todo if i in existing]).values_list("upstream_id", "pk"))
         for upstream_id, (text, digest, raw, values) in todo.items():
             obj = model(organization=self.organization, upstream_id=upstream_id, raw=raw, content_hash=digest,
                         changed_at=now, vanished_at=None, **values)
-            if upstream_id in pks:
-                obj.pk = pks[upstream_id]
+            if upstream_id in existing:
+                obj.pk = existing[upstream_id][2]
                 changed.append(obj)
             else:
                 obj.first_seen_at = now
@@ -283,12 +282,12 @@ class PostgresWriter(Writer):
         # nested loop (chosen on a bad estimate) is quadratic.
         cur.execute("SET LOCAL enable_nestloop = off")
 
-    def existing(self, ids: list[int]) -> dict[int, tuple[str, bool]]:
+    def existing(self, ids: list[int]) -> dict[int, tuple[str, bool, int]]:
         with connection.cursor() as cur:
-            cur.execute(f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL FROM {self.table} "
+            cur.execute(f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
                         f"WHERE organization_id = %s AND upstream_id = ANY(%s::bigint[])",
                         [self.organization.pk, "{" + ",".join(map(str, ids)) + "}"])  # ints: safe literal
-            return {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+            return {r[0]: tuple(r[1:]) for r in cur.fetchall()}
 
     def mark_seen(self, ids: list[int]) -> None:
         with connection.cursor() as cur:

@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Organization
+from portal.tasks import delete_in_batches
 
 from . import registry
 from .engine import AlreadyRunning, run_sync
@@ -51,15 +52,10 @@ def prune_runs(batch: int = 5000) -> int:
     their age: the freshness page must still say when a long-failing resource last succeeded.
     """
     cutoff = timezone.now() - timedelta(days=settings.SYNC_RUN_DAYS)
-    keep = set()
-    for status in (None, SyncRun.Status.SUCCESS):
-        runs = SyncRun.objects.all() if status is None else SyncRun.objects.filter(status=status)
-        keep.update(m for m in runs.values("organization", "resource").annotate(m=Max("pk"))
-                    .values_list("m", flat=True))
-    old = SyncRun.objects.filter(created_at__lt=cutoff, status__in=[SyncRun.Status.SUCCESS, SyncRun.Status.FAILED])
-    deleted = 0
-    while True:
-        ids = [pk for pk in old.exclude(pk__in=keep).values_list("pk", flat=True)[:batch]]
-        if not ids:
-            return deleted
-        deleted += SyncRun.objects.filter(pk__in=ids).delete()[0]
+
+    def latest(runs):
+        return runs.values("organization", "resource").annotate(m=Max("pk")).values_list("m", flat=True)
+
+    keep = {*latest(SyncRun.objects.all()), *latest(SyncRun.objects.filter(status=SyncRun.Status.SUCCESS))}
+    return delete_in_batches(SyncRun.objects.filter(
+        created_at__lt=cutoff, status__in=[SyncRun.Status.SUCCESS, SyncRun.Status.FAILED]).exclude(pk__in=keep), batch)

@@ -34,7 +34,6 @@ def freshness_rows(request):
             "last": last,
             "success": success,
             "finished": finished,
-            "age": (now - finished) if finished else None,
             "stale": finished is None or (now - finished).total_seconds() > 3 * resource.schedule_seconds,
             "count": success.rows_fetched if success else None,
         })

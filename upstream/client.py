@@ -132,8 +132,9 @@ def _json_default(value: Any) -> Any:
 
 
 def encode_json(payload: Any) -> bytes:
-    """The exact bytes sent (and signed) for a JSON payload."""
-    return jsonlib.dumps(payload, separators=(",", ":"), default=_json_default).encode("utf-8")
+    """The exact bytes sent (and signed) for a JSON payload: compact UTF-8, Decimals as numbers.
+    The outbox stores these bytes (as text) for every write it delivers."""
+    return jsonlib.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
 
 
 def path_with_query(path: str, params: Mapping[str, Any] | None = None) -> str:

@@ -4,6 +4,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from portal.tasks import delete_in_batches
+
 from .models import UpstreamCall
 
 
@@ -11,9 +13,4 @@ from .models import UpstreamCall
 def prune_call_log(batch: int = 5000) -> int:
     """Delete call-log rows older than UPSTREAM_CALL_LOG_DAYS, in batches. Returns how many."""
     cutoff = timezone.now() - timedelta(days=settings.UPSTREAM_CALL_LOG_DAYS)
-    deleted = 0
-    while True:
-        ids = list(UpstreamCall.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch])
-        if not ids:
-            return deleted
-        deleted += UpstreamCall.objects.filter(pk__in=ids).delete()[0]
+    return delete_in_batches(UpstreamCall.objects.filter(created_at__lt=cutoff), batch)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from portal.tasks import hand_to_broker
 from upstream import signing
 from upstream.records import order_status, to_datetime, to_int
 
@@ -67,10 +68,7 @@ def store(organization, request) -> WebhookDelivery:
 def dispatch(delivery_id: int) -> None:
     from .tasks import process_delivery
 
-    try:
-        process_delivery.delay(delivery_id)
-    except Exception as exc:  # broker down: the row is safe, the redrive picks it up
-        log.warning("webhook delivery %s not handed to the broker (%s)", delivery_id, exc.__class__.__name__)
+    hand_to_broker(process_delivery, delivery_id, what=f"webhook delivery {delivery_id}")
 
 
 def process(delivery_id: int, *, force: bool = False) -> str | None:
