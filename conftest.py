@@ -37,12 +37,21 @@ def pytest_configure(config):
         }
 
 
-def make_org(slug: str, name: str, base_url: str = "http://127.0.0.1:9", token: str | None = None,
-             secret: str = "s3cret-value", upstream_org_id: int | None = None):
+def make_org(
+    slug: str,
+    name: str,
+    base_url: str = "http://127.0.0.1:9",
+    token: str | None = None,
+    secret: str = "s3cret-value",
+    upstream_org_id: int | None = None,
+):
     from accounts.models import Organization
 
     org = Organization(
-        slug=slug, name=name, upstream_base_url=base_url, upstream_token=token or f"{slug}-token",
+        slug=slug,
+        name=name,
+        upstream_base_url=base_url,
+        upstream_token=token or f"{slug}-token",
         upstream_organization_id=upstream_org_id,
     )
     org.set_upstream_secret(secret)
@@ -127,8 +136,15 @@ def celery_worker(transactional_db):
     from portal.celery import app
 
     app.conf.task_always_eager = False
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                      queues=[app.conf.task_default_queue], shutdown_timeout=20, loglevel="WARNING") as worker:
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        queues=[app.conf.task_default_queue],
+        shutdown_timeout=20,
+        loglevel="WARNING",
+    ) as worker:
         yield worker
 
 

@@ -19,9 +19,7 @@ class Organization(models.Model):
     upstream_token = models.CharField("upstream token", max_length=255, db_index=True)
     # Fernet ciphertext; read with .get_upstream_secret(), set with .set_upstream_secret().
     upstream_secret_encrypted = models.TextField(editable=False, default="")
-    upstream_organization_id = models.PositiveBigIntegerField(
-        "upstream organization id", null=True, blank=True
-    )
+    upstream_organization_id = models.PositiveBigIntegerField("upstream organization id", null=True, blank=True)
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -101,9 +99,7 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     roles = RolesField()
-    notify_order_updates = models.BooleanField(
-        "email me when my orders are released or shipped", default=True
-    )
+    notify_order_updates = models.BooleanField("email me when my orders are released or shipped", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()

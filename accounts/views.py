@@ -6,11 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sites.shortcuts import get_current_site
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.db import transaction
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.encoding import force_bytes
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
 from .access import member_required
@@ -36,8 +35,9 @@ def send_set_password_email(request, user) -> None:
         "domain": get_current_site(request).domain,
     }
     # The reset form's own mailer; its save() skips users without a usable password, as new members are.
-    PasswordResetForm().send_mail("registration/password_reset_subject.txt", "registration/password_reset_email.html",
-                                  context, None, user.email)
+    PasswordResetForm().send_mail(
+        "registration/password_reset_subject.txt", "registration/password_reset_email.html", context, None, user.email
+    )
 
 
 @login_required

@@ -46,9 +46,15 @@ def main() -> None:
         try:
             sandbox.add_org("bench-token", "bench-secret", 1, "Bench")
             started = time.perf_counter()
-            counts = sandbox.seed("bench-token", scale=1, counts={"inventories": args.rows,
-                                                             "automation_tasks": args.tasks,
-                                                             "automation_queues": max(1, args.tasks // 10)})
+            counts = sandbox.seed(
+                "bench-token",
+                scale=1,
+                counts={
+                    "inventories": args.rows,
+                    "automation_tasks": args.tasks,
+                    "automation_queues": max(1, args.tasks // 10),
+                },
+            )
             seed_s = time.perf_counter() - started
             org = Organization(slug="bench", name="Bench", upstream_base_url=sandbox.url, upstream_token="bench-token")
             org.set_upstream_secret("bench-secret")
@@ -88,25 +94,48 @@ def main() -> None:
         finally:
             stop_sandbox_process(proc)
     n = 20000
-    per_call = timeit.timeit(lambda: signing.sign("bench-secret", "GET", "/v2/inventories?offset=99000&limit=1000",
-                                                  b"", "2026-11-22T10:15:00+00:00"), number=n) / n
-    print(f"sandbox seeded {counts['inventories']:,} inventory rows and {counts['automation_tasks']:,} automation "
-          f"tasks in {seed_s:.1f} s\n")
+    per_call = (
+        timeit.timeit(
+            lambda: signing.sign(
+                "bench-secret", "GET", "/v2/inventories?offset=99000&limit=1000", b"", "2026-11-22T10:15:00+00:00"
+            ),
+            number=n,
+        )
+        / n
+    )
+    print(
+        f"sandbox seeded {counts['inventories']:,} inventory rows and {counts['automation_tasks']:,} automation "
+        f"tasks in {seed_s:.1f} s\n"
+    )
     print("| page size | pages | rows | seconds | requests/s | rows/s | client CPU ms/request |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for page_size, pages, rows, elapsed, cpu in rows_out:
-        print(f"| {page_size} | {pages} | {rows:,} | {elapsed:.2f} | {pages / elapsed:,.0f} | {rows / elapsed:,.0f} "
-              f"| {cpu / pages * 1000:.2f} |")
-    headers_call = timeit.timeit(lambda: signing.signed_headers("bench-token", "bench-secret", "GET",
-                                                                "/v2/inventories?offset=99000&limit=1000", b""),
-                                 number=n) / n
-    print(f"\npeak Python memory paging {parsed:,} rows by 1000: {peak / 2**20:.1f} MiB "
-          f"(after the first page: {first_page_peak / 2**20:.1f} MiB)")
-    print(f"CSV report streamed: {csv_rows:,} rows in {csv_s:.2f} s ({csv_rows / csv_s:,.0f} rows/s, "
-          f"under tracemalloc), peak Python memory {csv_peak / 2**20:.2f} MiB")
+        print(
+            f"| {page_size} | {pages} | {rows:,} | {elapsed:.2f} | {pages / elapsed:,.0f} | {rows / elapsed:,.0f} "
+            f"| {cpu / pages * 1000:.2f} |"
+        )
+    headers_call = (
+        timeit.timeit(
+            lambda: signing.signed_headers(
+                "bench-token", "bench-secret", "GET", "/v2/inventories?offset=99000&limit=1000", b""
+            ),
+            number=n,
+        )
+        / n
+    )
+    print(
+        f"\npeak Python memory paging {parsed:,} rows by 1000: {peak / 2**20:.1f} MiB "
+        f"(after the first page: {first_page_peak / 2**20:.1f} MiB)"
+    )
+    print(
+        f"CSV report streamed: {csv_rows:,} rows in {csv_s:.2f} s ({csv_rows / csv_s:,.0f} rows/s, "
+        f"under tracemalloc), peak Python memory {csv_peak / 2**20:.2f} MiB"
+    )
     print(f"typed records: Inventory.from_api {parsed / parse_s:,.0f} rows/s (measured under tracemalloc)")
-    print(f"signing cost: sign() {per_call * 1e6:.1f} µs per call; "
-          f"signed_headers() with a fresh date {headers_call * 1e6:.1f} µs per call")
+    print(
+        f"signing cost: sign() {per_call * 1e6:.1f} µs per call; "
+        f"signed_headers() with a fresh date {headers_call * 1e6:.1f} µs per call"
+    )
 
 
 if __name__ == "__main__":

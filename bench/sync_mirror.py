@@ -32,14 +32,14 @@ def child(resource: str, rows: int, url: str) -> None:
 
     django.setup()
     from accounts.models import Organization
-    from mirror import models as m
     from sync.engine import run_sync
     from sync.models import SyncRun
     from sync.registry import get
 
     token = f"bench-{rows}"
-    org, _ = Organization.objects.get_or_create(slug=token, defaults={
-        "name": token, "upstream_base_url": url, "upstream_token": token})
+    org, _ = Organization.objects.get_or_create(
+        slug=token, defaults={"name": token, "upstream_base_url": url, "upstream_token": token}
+    )
     org.upstream_base_url = url
     org.set_upstream_secret("bench-secret")
     org.save()
@@ -52,12 +52,17 @@ def child(resource: str, rows: int, url: str) -> None:
         run = run_sync(org, resource, "manual")
         elapsed = time.perf_counter() - started
         assert run.status == "success", run.error
-        results[label] = {"seconds": elapsed, "rows": run.rows_fetched, "created": run.created,
-                          "updated": run.updated, "unchanged": run.unchanged}
+        results[label] = {
+            "seconds": elapsed,
+            "rows": run.rows_fetched,
+            "created": run.created,
+            "updated": run.updated,
+            "unchanged": run.unchanged,
+        }
     assert results["first"]["created"] == rows and results["resync"]["unchanged"] == rows
     assert model.objects.filter(organization=org).count() == rows
     status = Path("/proc/self/status").read_text()
-    results["peak_rss_mb"] = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) / 1024
+    results["peak_rss_mb"] = int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1]) / 1024
     print(json.dumps(results))
 
 
@@ -94,25 +99,37 @@ def main() -> None:
             for rows in SIZES:
                 token = f"bench-{rows}"
                 sandbox.add_org(token, "bench-secret", 1, token)
-                sandbox.seed(token, scale=0.01, counts={"inventories": rows, "automation_tasks": rows,
-                                                        "automation_queues": max(1, rows // 5)})
+                sandbox.seed(
+                    token,
+                    scale=0.01,
+                    counts={"inventories": rows, "automation_tasks": rows, "automation_queues": max(1, rows // 5)},
+                )
             results = []
             for resource in RESOURCES:
                 for rows in SIZES:
                     checkpoint(db_url)
-                    out = subprocess.run([sys.executable, __file__, "--child", resource, str(rows), sandbox.url],
-                                         cwd=ROOT, capture_output=True, text=True)
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--child", resource, str(rows), sandbox.url],
+                        cwd=ROOT,
+                        capture_output=True,
+                        text=True,
+                    )
                     if out.returncode:
                         raise SystemExit(out.stderr[-3000:])
                     results.append((resource, rows, json.loads(out.stdout.strip().splitlines()[-1])))
         finally:
             stop_sandbox_process(proc)
-    print("| resource | rows | first sync (s) | first sync rows/s | no-change re-sync (s) | re-sync rows/s | peak RSS (MB) |")
+    print(
+        "| resource | rows | first sync (s) | first sync rows/s | no-change re-sync (s) | re-sync rows/s "
+        "| peak RSS (MB) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for resource, rows, r in results:
         f, s = r["first"], r["resync"]
-        print(f"| {resource} | {rows:,} | {f['seconds']:.2f} | {rows / f['seconds']:,.0f} | {s['seconds']:.2f} | "
-              f"{rows / s['seconds']:,.0f} | {r['peak_rss_mb']:.0f} |")
+        print(
+            f"| {resource} | {rows:,} | {f['seconds']:.2f} | {rows / f['seconds']:,.0f} | {s['seconds']:.2f} | "
+            f"{rows / s['seconds']:,.0f} | {r['peak_rss_mb']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,15 @@ class MirrorAdmin(ReadOnlyAdmin):
     list_filter = ["organization", ("vanished_at", admin.EmptyFieldListFilter)]
     list_select_related = ["organization"]
     search_fields = ["=upstream_id"]
-    readonly_fields = ["organization", "upstream_id", "raw", "content_hash", "first_seen_at", "changed_at",
-                       "vanished_at"]
-
+    readonly_fields = [
+        "organization",
+        "upstream_id",
+        "raw",
+        "content_hash",
+        "first_seen_at",
+        "changed_at",
+        "vanished_at",
+    ]
 
 
 def mirror_admin(model, display, search=(), filters=()):
@@ -29,20 +35,36 @@ mirror_admin(m.Country, ["iso_code", "name"], ["iso_code", "name"])
 mirror_admin(m.ShipMethod, ["name", "carrier"], ["name", "carrier"], ["carrier"])
 mirror_admin(m.Item, ["name", "manufacturer_sku", "stocked"], ["name", "description", "manufacturer_sku"], ["stocked"])
 mirror_admin(m.CatalogItem, ["customer_sku", "price", "item_id"], ["customer_sku"])
-mirror_admin(m.Inventory, ["item_id", "inventory_location_id", "quantity_on_hand"], ["=item_id"],
-             ["inventory_location_id"])
+mirror_admin(
+    m.Inventory, ["item_id", "inventory_location_id", "quantity_on_hand"], ["=item_id"], ["inventory_location_id"]
+)
 mirror_admin(m.Invoice, ["order_id", "billed_at", "total"], ["=order_id"])
-mirror_admin(m.Order, ["customer_order", "purchase_order", "status", "ship_method", "updated_upstream_at"],
-             ["customer_order", "purchase_order", "recipient_name", "recipient_company"], ["status"])
-mirror_admin(m.Rma, ["manufacturer_serial", "subject", "status_name", "is_open"],
-             ["manufacturer_serial", "subject", "item_name"], ["is_open", "status_name"])
-mirror_admin(m.AutomationQueue, ["serial_id", "work_order_id", "finished", "ip_address"], ["ip_address"],
-             ["finished"])
+mirror_admin(
+    m.Order,
+    ["customer_order", "purchase_order", "status", "ship_method", "updated_upstream_at"],
+    ["customer_order", "purchase_order", "recipient_name", "recipient_company"],
+    ["status"],
+)
+mirror_admin(
+    m.Rma,
+    ["manufacturer_serial", "subject", "status_name", "is_open"],
+    ["manufacturer_serial", "subject", "item_name"],
+    ["is_open", "status_name"],
+)
+mirror_admin(m.AutomationQueue, ["serial_id", "work_order_id", "finished", "ip_address"], ["ip_address"], ["finished"])
 mirror_admin(m.AutomationTaskType, ["name"], ["name", "description"])
-mirror_admin(m.AutomationTask, ["manufacturer_serial", "automation_queue_id", "sequence", "failed", "completed_at"],
-             ["manufacturer_serial", "message"], ["failed"])
-mirror_admin(m.SerialDatum, ["manufacturer_serial", "serial_data_type_id", "value"], ["manufacturer_serial", "value"],
-             ["serial_data_type_id"])
+mirror_admin(
+    m.AutomationTask,
+    ["manufacturer_serial", "automation_queue_id", "sequence", "failed", "completed_at"],
+    ["manufacturer_serial", "message"],
+    ["failed"],
+)
+mirror_admin(
+    m.SerialDatum,
+    ["manufacturer_serial", "serial_data_type_id", "value"],
+    ["manufacturer_serial", "value"],
+    ["serial_data_type_id"],
+)
 
 
 @admin.register(m.OrderLine)

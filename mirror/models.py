@@ -21,8 +21,9 @@ class MirrorQuerySet(OrgQuerySet):
 class MirrorModel(OrgOwned):
     # No index of its own: the unique (organization, upstream_id) index serves organization
     # lookups, and a second index would cost every row a sync writes.
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+",
-                                     db_index=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     upstream_id = models.BigIntegerField("upstream id")
     raw = models.JSONField(help_text="the upstream payload as last received")
     content_hash = models.CharField(max_length=32)
@@ -94,8 +95,10 @@ class Inventory(MirrorModel):
 
     class Meta(MirrorModel.Meta):
         verbose_name_plural = "inventories"
-        indexes = [models.Index(fields=["organization", "item_id"], name="mirror_inv_item"),
-                   models.Index(fields=["organization", "inventory_location_id"], name="mirror_inv_loc")]
+        indexes = [
+            models.Index(fields=["organization", "item_id"], name="mirror_inv_item"),
+            models.Index(fields=["organization", "inventory_location_id"], name="mirror_inv_loc"),
+        ]
 
 
 class Invoice(MirrorModel):
@@ -105,8 +108,10 @@ class Invoice(MirrorModel):
     updated_upstream_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(MirrorModel.Meta):
-        indexes = [models.Index(fields=["organization", "order_id"], name="mirror_invoice_order"),
-                   models.Index(fields=["organization", "-billed_at"], name="mirror_invoice_billed")]
+        indexes = [
+            models.Index(fields=["organization", "order_id"], name="mirror_invoice_order"),
+            models.Index(fields=["organization", "-billed_at"], name="mirror_invoice_billed"),
+        ]
 
 
 class Order(MirrorModel):
@@ -122,9 +127,11 @@ class Order(MirrorModel):
     updated_upstream_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(MirrorModel.Meta):
-        indexes = [models.Index(fields=["organization", "status"], name="mirror_order_status"),
-                   models.Index(fields=["organization", "customer_order"], name="mirror_order_co"),
-                   models.Index(fields=["organization", "-updated_upstream_at"], name="mirror_order_updated")]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="mirror_order_status"),
+            models.Index(fields=["organization", "customer_order"], name="mirror_order_co"),
+            models.Index(fields=["organization", "-updated_upstream_at"], name="mirror_order_updated"),
+        ]
 
 
 class OrderLine(models.Model):
@@ -140,6 +147,9 @@ class OrderLine(models.Model):
         ordering = ["order", "position"]
         indexes = [models.Index(fields=["product_code"], name="mirror_orderline_code")]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_code}"
+
 
 class OrderTrackingNumber(models.Model):
     ORG_LOOKUP = "order__organization"
@@ -150,6 +160,9 @@ class OrderTrackingNumber(models.Model):
     class Meta:
         ordering = ["order", "id"]
 
+    def __str__(self) -> str:
+        return self.tracking_number
+
 
 class OrderInvoice(models.Model):
     ORG_LOOKUP = "order__organization"
@@ -158,6 +171,9 @@ class OrderInvoice(models.Model):
 
     class Meta:
         ordering = ["order", "invoice_number"]
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_number}"
 
 
 class Rma(MirrorModel):
@@ -180,8 +196,10 @@ class Rma(MirrorModel):
 
     class Meta(MirrorModel.Meta):
         verbose_name = "RMA"
-        indexes = [models.Index(fields=["organization", "is_open"], name="mirror_rma_open"),
-                   models.Index(fields=["organization", "manufacturer_serial"], name="mirror_rma_serial")]
+        indexes = [
+            models.Index(fields=["organization", "is_open"], name="mirror_rma_open"),
+            models.Index(fields=["organization", "manufacturer_serial"], name="mirror_rma_serial"),
+        ]
 
 
 class RmaLine(models.Model):
@@ -194,6 +212,9 @@ class RmaLine(models.Model):
 
     class Meta:
         ordering = ["rma", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.item_name or self.item_id}"
 
 
 class RmaNote(models.Model):
@@ -212,6 +233,9 @@ class RmaNote(models.Model):
 
     class Meta:
         ordering = ["rma", "created_upstream_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message[:60]}"
 
 
 class AutomationQueue(MirrorModel):
@@ -240,8 +264,10 @@ class AutomationTask(MirrorModel):
     manufacturer_serial = models.CharField(max_length=255, blank=True)
 
     class Meta(MirrorModel.Meta):
-        indexes = [models.Index(fields=["organization", "manufacturer_serial"], name="mirror_task_serial"),
-                   models.Index(fields=["organization", "automation_queue_id"], name="mirror_task_queue")]
+        indexes = [
+            models.Index(fields=["organization", "manufacturer_serial"], name="mirror_task_serial"),
+            models.Index(fields=["organization", "automation_queue_id"], name="mirror_task_queue"),
+        ]
 
 
 class SerialDatum(MirrorModel):

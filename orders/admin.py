@@ -16,8 +16,16 @@ class OrderSubmissionAdmin(ReadOnlyAdmin):
     buyers correct a refused order through the portal, which sends it again."""
 
     deletable = False
-    list_display = ["customer_order", "purchase_order", "organization", "upstream_id", "upstream_status",
-                    "delivery", "created_by", "created_at"]
+    list_display = [
+        "customer_order",
+        "purchase_order",
+        "organization",
+        "upstream_id",
+        "upstream_status",
+        "delivery",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["organization", "upstream_status", "delivery__status", "created_at"]
     search_fields = ["customer_order", "purchase_order", "=upstream_id", "recipient_name", "recipient_company"]
     list_select_related = ["organization", "delivery", "created_by"]

@@ -19,7 +19,8 @@ VALUE_MESSAGE = "must be zero or more"
 def ship_method_choices(organization) -> list[tuple[str, str]]:
     rows = ShipMethod.objects.for_org(organization).present().order_by("name")
     return [("", "Choose a ship method")] + [
-        (str(m.upstream_id), f"{m.name} ({m.carrier})" if m.carrier else m.name) for m in rows]
+        (str(m.upstream_id), f"{m.name} ({m.carrier})" if m.carrier else m.name) for m in rows
+    ]
 
 
 def country_choices(organization) -> list[tuple[str, str]]:
@@ -32,10 +33,18 @@ class OrderForm(forms.ModelForm):
 
     class Meta:
         model = OrderSubmission
-        fields = ["purchase_order", "customer_order", "ship_method", "ship_account", "notes", "customer_rma_case",
-                  "duties_and_taxes_account",
-                  *[f"recipient_{k}" for k in PARTY_FIELDS], "importer_same_as_recipient",
-                  *[f"importer_{k}" for k in PARTY_FIELDS]]
+        fields = [
+            "purchase_order",
+            "customer_order",
+            "ship_method",
+            "ship_account",
+            "notes",
+            "customer_rma_case",
+            "duties_and_taxes_account",
+            *[f"recipient_{k}" for k in PARTY_FIELDS],
+            "importer_same_as_recipient",
+            *[f"importer_{k}" for k in PARTY_FIELDS],
+        ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
         labels = {"importer_same_as_recipient": "Importer of record is the same as the recipient"}
 
@@ -51,16 +60,16 @@ class OrderForm(forms.ModelForm):
                 name = f"{prefix}_{key}"
                 field = self.fields[name]
                 if key == "country":
-                    self.fields[name] = field = forms.ChoiceField(label=field.label, choices=countries,
-                                                                  required=field.required)
+                    self.fields[name] = field = forms.ChoiceField(
+                        label=field.label, choices=countries, required=field.required
+                    )
                 if key == "email":
                     self.fields[name] = field = forms.EmailField(label=field.label, required=False, max_length=255)
                 if key.startswith("address"):
                     field.max_length = ADDRESS_MAX
                     field.widget.attrs["maxlength"] = ADDRESS_MAX
                     field.error_messages["max_length"] = f"at most {ADDRESS_MAX} characters"
-                    field.validators = [v for v in field.validators
-                                        if v.__class__.__name__ != "MaxLengthValidator"]
+                    field.validators = [v for v in field.validators if v.__class__.__name__ != "MaxLengthValidator"]
                     field.help_text = f"at most {ADDRESS_MAX} characters"
                 field.widget.attrs.setdefault("autocomplete", "off")
                 if prefix == "importer":
@@ -129,17 +138,26 @@ class OrderForm(forms.ModelForm):
 
 
 class LineForm(forms.Form):
-    product_code = forms.CharField(label="Product code", max_length=100,
-                                   widget=forms.TextInput(attrs={"list": "catalog-skus", "autocomplete": "off",
-                                                                 "class": "line-product"}))
+    product_code = forms.CharField(
+        label="Product code",
+        max_length=100,
+        widget=forms.TextInput(attrs={"list": "catalog-skus", "autocomplete": "off", "class": "line-product"}),
+    )
     quantity = forms.IntegerField(
-        label="Quantity", min_value=1, initial=1,
+        label="Quantity",
+        min_value=1,
+        initial=1,
         error_messages={"invalid": f"Quantity {QUANTITY_MESSAGE}.", "min_value": f"Quantity {QUANTITY_MESSAGE}."},
-        widget=forms.NumberInput(attrs={"min": 1, "step": 1, "class": "line-quantity"}))
+        widget=forms.NumberInput(attrs={"min": 1, "step": 1, "class": "line-quantity"}),
+    )
     customs_declared_value = forms.DecimalField(
-        label="Unit customs declared value", min_value=Decimal("0"), max_digits=12, decimal_places=2,
+        label="Unit customs declared value",
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
         error_messages={"invalid": "Enter a number.", "min_value": f"The value {VALUE_MESSAGE}."},
-        widget=forms.NumberInput(attrs={"min": 0, "step": "0.01", "class": "line-value"}))
+        widget=forms.NumberInput(attrs={"min": 0, "step": "0.01", "class": "line-value"}),
+    )
 
     def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,8 +165,11 @@ class LineForm(forms.Form):
 
     def clean_product_code(self):
         value = (self.cleaned_data.get("product_code") or "").strip()
-        if self.organization is not None and value and not CatalogItem.objects.for_org(self.organization).present() \
-                .filter(customer_sku=value).exists():
+        if (
+            self.organization is not None
+            and value
+            and not CatalogItem.objects.for_org(self.organization).present().filter(customer_sku=value).exists()
+        ):
             raise ValidationError(f"{value} is not in your catalog; choose one of your catalog items.")
         return value
 
@@ -162,18 +183,24 @@ class BaseLineFormSet(forms.BaseFormSet):
         return {**super().get_form_kwargs(index), "organization": self.organization}
 
     def lines(self) -> list[dict]:
-        return [f.cleaned_data for f in self.forms
-                if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        return [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
 
-LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=0, min_num=1, validate_min=True,
-                                    can_delete=True, max_num=500, validate_max=True)
+LineFormSet = forms.formset_factory(
+    LineForm,
+    formset=BaseLineFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    can_delete=True,
+    max_num=500,
+    validate_max=True,
+)
 
 
 def line_formset(data=None, *, organization, initial=None) -> BaseLineFormSet:
     formset = LineFormSet(data, prefix="lines", organization=organization, initial=initial)
-    formset.error_messages = {**formset.error_messages,
-                              "too_few_forms": "Add at least one line."}
+    formset.error_messages = {**formset.error_messages, "too_few_forms": "Add at least one line."}
     return formset
 
 
@@ -201,11 +228,15 @@ def apply_upstream_errors(form: OrderForm, formset: BaseLineFormSet, field_error
         where, index, name = field_for_path(path)
         for message in messages:
             text = f"The upstream refused this: {message}"
-            if where == "line" and index is not None and index < len(formset.forms) \
-                    and name in formset.forms[index].fields:
+            if (
+                where == "line"
+                and index is not None
+                and index < len(formset.forms)
+                and name in formset.forms[index].fields
+            ):
                 formset.forms[index].add_error(name, text)
             elif where == "lines":
-                formset._non_form_errors = formset.non_form_errors() + [text]
+                formset._non_form_errors = [*formset.non_form_errors(), text]
             elif name in form.fields:
                 if name.startswith("importer_") and form.instance.importer_same_as_recipient:
                     name = "importer_same_as_recipient"

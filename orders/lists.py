@@ -7,38 +7,54 @@ import django_tables2 as tables
 from django.db.models import Exists, OuterRef, Q
 from django.utils.html import format_html
 
-from mirror.models import OrderLine, OrderTrackingNumber, ShipMethod
 from accounts.scoping import scoped
+from mirror.models import OrderLine, OrderTrackingNumber, ShipMethod
 from portal.lists import OrgListView
 
 from .models import OrderRow, OrderSubmissionLine
 
-STATUS_CHOICES = [("pending", "Pending"), ("released", "Released"), ("shipped", "Shipped"),
-                  ("queued", "Queued"), ("sending", "Sending"), ("retrying", "Retrying"),
-                  ("submitted", "Submitted (not mirrored yet)"), ("rejected", "Rejected"), ("failed", "Failed")]
+STATUS_CHOICES = [
+    ("pending", "Pending"),
+    ("released", "Released"),
+    ("shipped", "Shipped"),
+    ("queued", "Queued"),
+    ("sending", "Sending"),
+    ("retrying", "Retrying"),
+    ("submitted", "Submitted (not mirrored yet)"),
+    ("rejected", "Rejected"),
+    ("failed", "Failed"),
+]
 BADGES = {"shipped": "ok", "released": "ok", "rejected": "bad", "failed": "bad", "retrying": "warn"}
 
 
 def _tracking(value):
-    return Exists(OrderTrackingNumber.objects.filter(order_id=OuterRef("order_id"),
-                                                     tracking_number__icontains=value))
+    return Exists(OrderTrackingNumber.objects.filter(order_id=OuterRef("order_id"), tracking_number__icontains=value))
 
 
 def _product(value, exact=False):
     lookup = "product_code__iexact" if exact else "product_code__icontains"
     # A mirrored order's lines are the upstream's; a local row's are its submission's.
-    return (Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), **{lookup: value}))
-            | (Q(order_id__isnull=True)
-               & Exists(OrderSubmissionLine.objects.filter(submission_id=OuterRef("submission_id"), **{lookup: value}))))
+    return Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), **{lookup: value})) | (
+        Q(order_id__isnull=True)
+        & Exists(OrderSubmissionLine.objects.filter(submission_id=OuterRef("submission_id"), **{lookup: value}))
+    )
 
 
 class OrderFilter(df.FilterSet):
     q = df.CharFilter(label="Search", method="search")
     status = df.MultipleChoiceFilter(choices=STATUS_CHOICES, label="Status")
-    created_after = df.DateFilter(field_name="created_at", lookup_expr="date__gte", label="Created from",
-                                  widget=df.widgets.forms.DateInput(attrs={"type": "date"}))
-    created_before = df.DateFilter(field_name="created_at", lookup_expr="date__lte", label="Created to",
-                                   widget=df.widgets.forms.DateInput(attrs={"type": "date"}))
+    created_after = df.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="Created from",
+        widget=df.widgets.forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = df.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__lte",
+        label="Created to",
+        widget=df.widgets.forms.DateInput(attrs={"type": "date"}),
+    )
     purchase_order = df.CharFilter(lookup_expr="icontains", label="Purchase order")
     customer_order = df.CharFilter(lookup_expr="icontains", label="Customer order")
     ship_method = df.ChoiceFilter(field_name="ship_method_id", label="Ship method", choices=[])
@@ -52,16 +68,23 @@ class OrderFilter(df.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         self.filters["ship_method"].extra["choices"] = [
-            (str(m.upstream_id), m.name) for m in scoped(request, ShipMethod).order_by("name")]
+            (str(m.upstream_id), m.name) for m in scoped(request, ShipMethod).order_by("name")
+        ]
         self.form.fields["status"].widget.attrs["size"] = 4
 
     def search(self, queryset, name, value):
         value = value.strip()
         if not value:
             return queryset
-        q = (Q(customer_order__icontains=value) | Q(purchase_order__icontains=value)
-             | Q(recipient_name__icontains=value) | Q(ship_method__icontains=value) | Q(status__iexact=value)
-             | _tracking(value) | _product(value))
+        q = (
+            Q(customer_order__icontains=value)
+            | Q(purchase_order__icontains=value)
+            | Q(recipient_name__icontains=value)
+            | Q(ship_method__icontains=value)
+            | Q(status__iexact=value)
+            | _tracking(value)
+            | _product(value)
+        )
         if value.isdigit():
             q |= Q(upstream_id=int(value))
         return queryset.filter(q)
@@ -91,8 +114,17 @@ class OrderTable(tables.Table):
 
     class Meta:
         model = OrderRow
-        fields = ["customer_order", "purchase_order", "status", "upstream_id", "ship_method", "recipient_name",
-                  "recipient_country", "created_at", "updated_at"]
+        fields = [
+            "customer_order",
+            "purchase_order",
+            "status",
+            "upstream_id",
+            "ship_method",
+            "recipient_name",
+            "recipient_country",
+            "created_at",
+            "updated_at",
+        ]
         attrs = {"class": "table", "id": "orders-table"}
         order_by = "-created_at"
         empty_text = "No orders match."

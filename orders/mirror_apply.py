@@ -78,8 +78,15 @@ def _apply(organization, upstream_id: int, raw: dict, source: str) -> Applied:
         outcome = Outcome.UPDATED
     else:
         previous_status = ""
-        order = Order.objects.create(organization=organization, upstream_id=upstream_id, raw=raw, content_hash=digest,
-                                     first_seen_at=now, changed_at=now, **values)
+        order = Order.objects.create(
+            organization=organization,
+            upstream_id=upstream_id,
+            raw=raw,
+            content_hash=digest,
+            first_seen_at=now,
+            changed_at=now,
+            **values,
+        )
         outcome = Outcome.CREATED
     hooks.order_children(organization, None, [(order.pk, upstream_id, raw)], None)
     if order.status and order.status != previous_status:
@@ -91,8 +98,11 @@ def record_status(organization, upstream_id: int, status: str, updated_at, sourc
     """Remember the first time an order reached `status`; notify its buyer (once) on commit."""
     status = order_status(status)
     _, created = OrderEvent.objects.get_or_create(
-        organization=organization, upstream_id=upstream_id, status=status,
-        defaults={"upstream_updated_at": to_datetime(updated_at) if updated_at else None, "source": source})
+        organization=organization,
+        upstream_id=upstream_id,
+        status=status,
+        defaults={"upstream_updated_at": to_datetime(updated_at) if updated_at else None, "source": source},
+    )
     submission = OrderSubmission.objects.for_org(organization).filter(upstream_id=upstream_id).first()
     if submission is not None:
         OrderSubmission.objects.filter(pk=submission.pk).update(upstream_status=status)
@@ -108,16 +118,26 @@ def reconcile_from_mirror(limit: int = 500) -> int:
     from django.db.models import OuterRef, Subquery
 
     mirrored = Order.objects.filter(organization_id=OuterRef("organization_id"), upstream_id=OuterRef("upstream_id"))
-    behind = (OrderSubmission.objects.filter(upstream_id__isnull=False)
-              .annotate(mirror_status=Subquery(mirrored.values("status")[:1]),
-                        mirror_updated=Subquery(mirrored.values("updated_upstream_at")[:1]))
-              .exclude(mirror_status__isnull=True).exclude(mirror_status="")
-              .exclude(mirror_status=models.F("upstream_status"))
-              .select_related("organization")[:limit])
+    behind = (
+        OrderSubmission.objects.filter(upstream_id__isnull=False)
+        .annotate(
+            mirror_status=Subquery(mirrored.values("status")[:1]),
+            mirror_updated=Subquery(mirrored.values("updated_upstream_at")[:1]),
+        )
+        .exclude(mirror_status__isnull=True)
+        .exclude(mirror_status="")
+        .exclude(mirror_status=models.F("upstream_status"))
+        .select_related("organization")[:limit]
+    )
     moved = 0
     for submission in behind:
         with transaction.atomic():
-            record_status(submission.organization, submission.upstream_id, submission.mirror_status,
-                          submission.mirror_updated, OrderEvent.Source.SYNC)
+            record_status(
+                submission.organization,
+                submission.upstream_id,
+                submission.mirror_status,
+                submission.mirror_updated,
+                OrderEvent.Source.SYNC,
+            )
         moved += 1
     return moved

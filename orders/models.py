@@ -17,8 +17,19 @@ from accounts.scoping import OrgOwned
 from outbox.models import Delivery
 from outbox.models import Status as DeliveryStatus
 
-PARTY_FIELDS = ("name", "company", "email", "phone", "address_1", "address_2", "address_3", "city", "state",
-                "zip", "country")
+PARTY_FIELDS = (
+    "name",
+    "company",
+    "email",
+    "phone",
+    "address_1",
+    "address_2",
+    "address_3",
+    "city",
+    "state",
+    "zip",
+    "country",
+)
 PARTY_REQUIRED = ("name", "phone", "address_1", "city", "zip", "country")
 ADDRESS_MAX = 35
 
@@ -35,9 +46,12 @@ class State(models.TextChoices):
 
 
 _STATE_OF_DELIVERY = {
-    DeliveryStatus.QUEUED: State.QUEUED, DeliveryStatus.SENDING: State.SENDING,
-    DeliveryStatus.RETRYING: State.RETRYING, DeliveryStatus.SUCCEEDED: State.SUBMITTED,
-    DeliveryStatus.REJECTED: State.REJECTED, DeliveryStatus.FAILED: State.FAILED,
+    DeliveryStatus.QUEUED: State.QUEUED,
+    DeliveryStatus.SENDING: State.SENDING,
+    DeliveryStatus.RETRYING: State.RETRYING,
+    DeliveryStatus.SUCCEEDED: State.SUBMITTED,
+    DeliveryStatus.REJECTED: State.REJECTED,
+    DeliveryStatus.FAILED: State.FAILED,
 }
 
 
@@ -46,7 +60,8 @@ def _party(prefix: str, label: str):
     for key in PARTY_FIELDS:
         max_length = ADDRESS_MAX if key.startswith("address") else (10 if key == "country" else 255)
         fields[f"{prefix}_{key}"] = models.CharField(
-            f"{label} {key.replace('_', ' ')}", max_length=max_length, blank=key not in PARTY_REQUIRED)
+            f"{label} {key.replace('_', ' ')}", max_length=max_length, blank=key not in PARTY_REQUIRED
+        )
     return fields
 
 
@@ -61,21 +76,32 @@ class OrderSubmission(OrgOwned):
     duties_and_taxes_account = models.CharField(max_length=100, blank=True)
     importer_same_as_recipient = models.BooleanField(default=False)
 
-    delivery = models.OneToOneField(Delivery, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="order_submission", help_text="the current delivery")
-    previous_deliveries = models.ManyToManyField(Delivery, blank=True, related_name="+",
-                                                 help_text="rejected deliveries this one corrected")
+    delivery = models.OneToOneField(
+        Delivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="order_submission",
+        help_text="the current delivery",
+    )
+    previous_deliveries = models.ManyToManyField(
+        Delivery, blank=True, related_name="+", help_text="rejected deliveries this one corrected"
+    )
     upstream_id = models.BigIntegerField("upstream order id", null=True, blank=True, db_index=True)
     upstream_status = models.CharField(max_length=20, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["organization", "customer_order"],
-                                               name="orders_submission_unique_customer_order")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer_order"], name="orders_submission_unique_customer_order"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.customer_order
@@ -120,8 +146,9 @@ class OrderSubmissionLine(models.Model):
     position = models.PositiveIntegerField(default=0)
     product_code = models.CharField(max_length=100)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    customs_declared_value = models.DecimalField("unit customs declared value", max_digits=12, decimal_places=2,
-                                                 validators=[MinValueValidator(Decimal("0"))])
+    customs_declared_value = models.DecimalField(
+        "unit customs declared value", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
 
     class Meta:
         ordering = ["submission", "position"]
@@ -150,8 +177,11 @@ class OrderEvent(OrgOwned):
 
     class Meta:
         ordering = ["upstream_updated_at", "recorded_at"]
-        constraints = [models.UniqueConstraint(fields=["organization", "upstream_id", "status"],
-                                               name="orders_event_once_per_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "upstream_id", "status"], name="orders_event_once_per_status"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"order {self.upstream_id}: {self.status}"

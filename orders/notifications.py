@@ -32,8 +32,10 @@ def queue_status_email(submission: OrderSubmission, status: str) -> OrderNotific
     if membership is None or not membership.notify_order_updates or not user.email:
         return None
     notification, created = OrderNotification.objects.get_or_create(
-        submission=submission, status=status,
-        defaults={"organization_id": submission.organization_id, "recipient": user, "email": user.email})
+        submission=submission,
+        status=status,
+        defaults={"organization_id": submission.organization_id, "recipient": user, "email": user.email},
+    )
     if created:
         transaction.on_commit(lambda: dispatch(notification.pk))
     return notification
@@ -48,14 +50,20 @@ def dispatch(notification_id: int) -> None:
 def send(notification_id: int) -> bool:
     """Send one recorded e-mail unless it was sent already. True when sent now."""
     with transaction.atomic():
-        notification = (OrderNotification.objects.select_for_update(of=("self",))
-                        .select_related("submission", "recipient").filter(pk=notification_id).first())
+        notification = (
+            OrderNotification.objects.select_for_update(of=("self",))
+            .select_related("submission", "recipient")
+            .filter(pk=notification_id)
+            .first()
+        )
         if notification is None or notification.sent_at is not None:
             return False
         submission = notification.submission
         order = Order.objects.for_org(submission.organization_id).filter(upstream_id=submission.upstream_id).first()
         context = {
-            "submission": submission, "order": order, "status": notification.status,
+            "submission": submission,
+            "order": order,
+            "status": notification.status,
             "user": notification.recipient,
             "tracking": list(order.tracking_numbers.all()) if order else [],
             "url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("orders:submission", args=[submission.pk]),
@@ -78,8 +86,9 @@ def send(notification_id: int) -> bool:
 def redrive(older_than: float = 60) -> int:
     """Send again the recorded e-mails whose task was lost or failed."""
     cutoff = timezone.now() - timedelta(seconds=older_than)
-    ids = list(OrderNotification.objects.filter(sent_at__isnull=True, created_at__lt=cutoff)
-               .values_list("pk", flat=True)[:200])
+    ids = list(
+        OrderNotification.objects.filter(sent_at__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True)[:200]
+    )
     for pk in ids:
         dispatch(pk)
     return len(ids)

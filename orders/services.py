@@ -55,17 +55,30 @@ def build_payload(submission: OrderSubmission, lines: list[OrderSubmissionLine],
         "recipient": _party_payload(submission, "recipient"),
         "importer_of_record": _party_payload(submission, importer_prefix),
         "duties_and_taxes_account": submission.duties_and_taxes_account or None,
-        "lines": [{"product_code": line.product_code, "quantity": int(line.quantity),
-                   "customs_declared_value": float(line.customs_declared_value)} for line in lines],
+        "lines": [
+            {
+                "product_code": line.product_code,
+                "quantity": int(line.quantity),
+                "customs_declared_value": float(line.customs_declared_value),
+            }
+            for line in lines
+        ],
     }
 
 
 # -- submitting ---------------------------------------------------------------------------------
 def _save_lines(submission: OrderSubmission, lines: list[dict]) -> list[OrderSubmissionLine]:
     submission.lines.all().delete()
-    rows = [OrderSubmissionLine(submission=submission, position=n, product_code=line["product_code"],
-                                quantity=line["quantity"], customs_declared_value=line["customs_declared_value"])
-            for n, line in enumerate(lines)]
+    rows = [
+        OrderSubmissionLine(
+            submission=submission,
+            position=n,
+            product_code=line["product_code"],
+            quantity=line["quantity"],
+            customs_declared_value=line["customs_declared_value"],
+        )
+        for n, line in enumerate(lines)
+    ]
     OrderSubmissionLine.objects.bulk_create(rows)
     return rows
 
@@ -91,8 +104,9 @@ def submit(organization, user, submission: OrderSubmission, lines: list[dict]) -
 def resubmit(organization, user, submission: OrderSubmission, lines: list[dict]) -> OrderSubmission:
     """A corrected rejected (or failed) submission goes out as a new delivery with a new key."""
     with transaction.atomic():
-        locked = (OrderSubmission.objects.select_for_update(of=("self",)).select_related("delivery")
-                  .get(pk=submission.pk))
+        locked = (
+            OrderSubmission.objects.select_for_update(of=("self",)).select_related("delivery").get(pk=submission.pk)
+        )
         if not locked.can_resubmit:
             raise ValueError("only a rejected or failed order can be corrected and sent again")
         if locked.delivery_id:
@@ -148,9 +162,14 @@ def matches(payload: dict, existing: dict) -> bool:
         return False
 
     def lines(rows):
-        return sorted((_normal(r.get("product_code")), to_int(r.get("quantity")),
-                       (to_decimal(r.get("customs_declared_value")) or Decimal(0)).quantize(Decimal("0.01")))
-                      for r in rows or [])
+        return sorted(
+            (
+                _normal(r.get("product_code")),
+                to_int(r.get("quantity")),
+                (to_decimal(r.get("customs_declared_value")) or Decimal(0)).quantize(Decimal("0.01")),
+            )
+            for r in rows or []
+        )
 
     if lines(existing.get("lines")) != lines(payload.get("lines")):
         return False
@@ -173,8 +192,7 @@ def _touch(delivery, *_) -> None:
         submission.save(update_fields=["updated_at"])
 
 
-register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_rejected=_touch,
-                      on_retrying=_touch))
+register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_rejected=_touch, on_retrying=_touch))
 
 
 # -- customer order numbers -----------------------------------------------------------------------
@@ -189,10 +207,16 @@ def suggest_customer_order(organization) -> str:
     """<SLUG>-YYYYMMDD-NNNN, the next number free in the organization today."""
     stamp = timezone.localdate().strftime("%Y%m%d")
     prefix = f"{organization.slug.upper()}-{stamp}-"
-    used = set(OrderSubmission.objects.for_org(organization).filter(customer_order__startswith=prefix)
-               .values_list("customer_order", flat=True))
-    used |= set(Order.objects.for_org(organization).filter(customer_order__startswith=prefix)
-                .values_list("customer_order", flat=True))
+    used = set(
+        OrderSubmission.objects.for_org(organization)
+        .filter(customer_order__startswith=prefix)
+        .values_list("customer_order", flat=True)
+    )
+    used |= set(
+        Order.objects.for_org(organization)
+        .filter(customer_order__startswith=prefix)
+        .values_list("customer_order", flat=True)
+    )
     n = len(used) + 1
     while f"{prefix}{n:04d}" in used:
         n += 1

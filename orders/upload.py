@@ -23,19 +23,38 @@ from . import services
 from .forms import OrderForm, line_formset
 from .models import PARTY_FIELDS
 
-ORDER_COLUMNS = ["customer_order", "purchase_order", "ship_method_id", "ship_account", "notes", "customer_rma_case",
-                 "duties_and_taxes_account", *[f"recipient_{k}" for k in PARTY_FIELDS],
-                 *[f"importer_{k}" for k in PARTY_FIELDS]]
+ORDER_COLUMNS = [
+    "customer_order",
+    "purchase_order",
+    "ship_method_id",
+    "ship_account",
+    "notes",
+    "customer_rma_case",
+    "duties_and_taxes_account",
+    *[f"recipient_{k}" for k in PARTY_FIELDS],
+    *[f"importer_{k}" for k in PARTY_FIELDS],
+]
 LINE_COLUMNS = ["product_code", "quantity", "customs_declared_value"]
 COLUMNS = ORDER_COLUMNS + LINE_COLUMNS
-REQUIRED_COLUMNS = {"customer_order", "purchase_order", "ship_method_id", "recipient_name", "recipient_phone",
-                    "recipient_address_1", "recipient_city", "recipient_zip", "recipient_country", *LINE_COLUMNS}
+REQUIRED_COLUMNS = {
+    "customer_order",
+    "purchase_order",
+    "ship_method_id",
+    "recipient_name",
+    "recipient_phone",
+    "recipient_address_1",
+    "recipient_city",
+    "recipient_zip",
+    "recipient_country",
+    *LINE_COLUMNS,
+}
 MAX_BYTES = 5 * 1024 * 1024
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="one row per order line; rows of one order share its "
-                                                       "customer_order; UTF-8")
+    file = forms.FileField(
+        label="CSV file", help_text="one row per order line; rows of one order share its customer_order; UTF-8"
+    )
 
     def clean_file(self):
         f = self.cleaned_data["file"]
@@ -53,7 +72,7 @@ def _message(row: int, column: str, message: str) -> str:
     message = message.rstrip(".")
     label = column.replace("_", " ")
     if message.lower().startswith(label):
-        return f"row {row}: {label}{message[len(label):]}"
+        return f"row {row}: {label}{message[len(label) :]}"
     return f"row {row}: {column}: {message}"
 
 
@@ -87,14 +106,26 @@ def parse(text: str, organization) -> tuple[list[tuple[OrderForm, list[dict]]], 
         for number, row in rows[1:]:
             for column in ORDER_COLUMNS:
                 if row.get(column) and row[column] != first.get(column, ""):
-                    errors.append(_message(number, column, f"differs from row {first_number} of order {key}; "
-                                                           "order columns must match on every line of an order"))
+                    errors.append(
+                        _message(
+                            number,
+                            column,
+                            f"differs from row {first_number} of order {key}; "
+                            "order columns must match on every line of an order",
+                        )
+                    )
         data = {c: first.get(c, "") for c in ORDER_COLUMNS}
         data["ship_method"] = data.pop("ship_method_id")
         if not any(first.get(f"importer_{k}") for k in PARTY_FIELDS):
             data["importer_same_as_recipient"] = "on"
-        data.update({"lines-TOTAL_FORMS": str(len(rows)), "lines-INITIAL_FORMS": "0",
-                     "lines-MIN_NUM_FORMS": "1", "lines-MAX_NUM_FORMS": "500"})
+        data.update(
+            {
+                "lines-TOTAL_FORMS": str(len(rows)),
+                "lines-INITIAL_FORMS": "0",
+                "lines-MIN_NUM_FORMS": "1",
+                "lines-MAX_NUM_FORMS": "500",
+            }
+        )
         for n, (_, row) in enumerate(rows):
             for column in LINE_COLUMNS:
                 data[f"lines-{n}-{column}"] = row.get(column, "")
@@ -132,8 +163,9 @@ def upload(request):
                 with transaction.atomic():
                     for order_form, lines in ready:
                         services.submit(request.organization, request.user, order_form.save(commit=False), lines)
-                messages.success(request, f"{len(ready)} order{'s' if len(ready) != 1 else ''} queued for the "
-                                          "upstream.")
+                messages.success(
+                    request, f"{len(ready)} order{'s' if len(ready) != 1 else ''} queued for the upstream."
+                )
                 return redirect("orders:list")
     else:
         form = UploadForm()

@@ -29,42 +29,60 @@ def _catalog(request, limit: int = 200):
 
 
 def _form_context(request, form, formset, **extra):
-    return {"form": form, "formset": formset, "catalog": _catalog(request),
-            "party_fields": PARTY_FIELDS, **extra}
+    return {"form": form, "formset": formset, "catalog": _catalog(request), "party_fields": PARTY_FIELDS, **extra}
 
 
 def _initial_from(order_like: dict) -> tuple[dict, list[dict]]:
     """Form initial values from an upstream order payload (for "Order again")."""
-    initial = {"purchase_order": order_like.get("purchase_order") or "",
-               "ship_method": str(order_like.get("ship_method_id") or ""),
-               "ship_account": order_like.get("ship_account") or "", "notes": order_like.get("notes") or "",
-               "customer_rma_case": order_like.get("customer_rma_case") or "",
-               "duties_and_taxes_account": order_like.get("duties_and_taxes_account") or ""}
+    initial = {
+        "purchase_order": order_like.get("purchase_order") or "",
+        "ship_method": str(order_like.get("ship_method_id") or ""),
+        "ship_account": order_like.get("ship_account") or "",
+        "notes": order_like.get("notes") or "",
+        "customer_rma_case": order_like.get("customer_rma_case") or "",
+        "duties_and_taxes_account": order_like.get("duties_and_taxes_account") or "",
+    }
     for part, prefix in (("recipient", "recipient"), ("importer_of_record", "importer")):
         party = order_like.get(part) or {}
         for key in PARTY_FIELDS:
             value = party.get(key)
             initial[f"{prefix}_{key}"] = "" if value is None else str(value)
-    lines = [{"product_code": line.get("product_code") or "", "quantity": line.get("quantity") or 1,
-              "customs_declared_value": line.get("customs_declared_value") or 0}
-             for line in order_like.get("lines") or []]
+    lines = [
+        {
+            "product_code": line.get("product_code") or "",
+            "quantity": line.get("quantity") or 1,
+            "customs_declared_value": line.get("customs_declared_value") or 0,
+        }
+        for line in order_like.get("lines") or []
+    ]
     return initial, lines
 
 
 def _submission_data(submission: OrderSubmission) -> dict:
     """POST-like data of a stored submission, to re-validate it and show the upstream's errors."""
-    data = {"purchase_order": submission.purchase_order, "customer_order": submission.customer_order,
-            "ship_method": str(submission.ship_method_id), "ship_account": submission.ship_account,
-            "notes": submission.notes, "customer_rma_case": submission.customer_rma_case,
-            "duties_and_taxes_account": submission.duties_and_taxes_account}
+    data = {
+        "purchase_order": submission.purchase_order,
+        "customer_order": submission.customer_order,
+        "ship_method": str(submission.ship_method_id),
+        "ship_account": submission.ship_account,
+        "notes": submission.notes,
+        "customer_rma_case": submission.customer_rma_case,
+        "duties_and_taxes_account": submission.duties_and_taxes_account,
+    }
     if submission.importer_same_as_recipient:
         data["importer_same_as_recipient"] = "on"
     for prefix in ("recipient", "importer"):
         for key in PARTY_FIELDS:
             data[f"{prefix}_{key}"] = getattr(submission, f"{prefix}_{key}")
     lines = list(submission.lines.all())
-    data.update({"lines-TOTAL_FORMS": str(len(lines)), "lines-INITIAL_FORMS": "0",
-                 "lines-MIN_NUM_FORMS": "1", "lines-MAX_NUM_FORMS": "500"})
+    data.update(
+        {
+            "lines-TOTAL_FORMS": str(len(lines)),
+            "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "1",
+            "lines-MAX_NUM_FORMS": "500",
+        }
+    )
     for n, line in enumerate(lines):
         data[f"lines-{n}-product_code"] = line.product_code
         data[f"lines-{n}-quantity"] = str(line.quantity)
@@ -122,8 +140,13 @@ def edit_submission(request, pk):
         form.is_valid()
         formset.is_valid()
         apply_upstream_errors(form, formset, submission.delivery.field_errors if submission.delivery else {})
-    return render(request, "orders/form.html", _form_context(
-        request, form, formset, title=f"Correct order {submission.customer_order}", submission=submission))
+    return render(
+        request,
+        "orders/form.html",
+        _form_context(
+            request, form, formset, title=f"Correct order {submission.customer_order}", submission=submission
+        ),
+    )
 
 
 def _detail_context(request, *, submission=None, order=None) -> dict:
@@ -134,8 +157,9 @@ def _detail_context(request, *, submission=None, order=None) -> dict:
     deliveries, attempts = [], []
     if submission is not None:
         deliveries = [d for d in [submission.delivery, *submission.previous_deliveries.all()] if d]
-        attempts = DeliveryAttempt.objects.filter(delivery__in=deliveries).select_related("delivery") \
-            .order_by("-started_at")
+        attempts = (
+            DeliveryAttempt.objects.filter(delivery__in=deliveries).select_related("delivery").order_by("-started_at")
+        )
     upstream_id = order.upstream_id if order else (submission.upstream_id if submission else None)
     events = scoped(request, OrderEvent).filter(upstream_id=upstream_id) if upstream_id else []
     invoices, method = [], None
@@ -146,28 +170,57 @@ def _detail_context(request, *, submission=None, order=None) -> dict:
         method = scoped(request, ShipMethod).filter(upstream_id=order.ship_method_id).first()
     status = order.status if order else (submission.state_label if submission else "")
     live = not (order and order.status in FINAL_STATUSES) and not (
-        submission and not order and submission.state in (State.REJECTED, State.FAILED))
+        submission and not order and submission.state in (State.REJECTED, State.FAILED)
+    )
     raw = order.raw if order else {}
     lines = []
     if order is not None:
         for line in order.lines.all():
             value = line.customs_declared_value or Decimal(0)
-            lines.append({"product_code": line.product_code, "quantity": line.quantity, "value": value,
-                          "line_value": value * (line.quantity or 0), "serials": line.serial_numbers})
+            lines.append(
+                {
+                    "product_code": line.product_code,
+                    "quantity": line.quantity,
+                    "value": value,
+                    "line_value": value * (line.quantity or 0),
+                    "serials": line.serial_numbers,
+                }
+            )
     elif submission is not None:
-        lines = [{"product_code": line.product_code, "quantity": line.quantity, "value": line.customs_declared_value,
-                  "line_value": line.line_value, "serials": []} for line in submission.lines.all()]
+        lines = [
+            {
+                "product_code": line.product_code,
+                "quantity": line.quantity,
+                "value": line.customs_declared_value,
+                "line_value": line.line_value,
+                "serials": [],
+            }
+            for line in submission.lines.all()
+        ]
     source = order or submission
-    head = {"customer_order": source.customer_order, "purchase_order": source.purchase_order,
-            "upstream_id": upstream_id,
-            "ship_method": order.ship_method if order else submission.ship_method_name}
-    return {"head": head, "submission": submission, "order": order, "attempts": attempts, "events": events,
-            "invoices": invoices, "lines": lines,
-            "total": sum((line["line_value"] for line in lines), Decimal(0)), "ship_method_obj": method, "status": status, "live": live,
-            "recipient": raw.get("recipient") if order else (submission.party("recipient") if submission else {}),
-            "importer": raw.get("importer_of_record") if order else (
-                submission.party("importer") if submission else {}),
-            "party_fields": PARTY_FIELDS, "can_buy": request.membership.has_role(Role.BUYER)}
+    head = {
+        "customer_order": source.customer_order,
+        "purchase_order": source.purchase_order,
+        "upstream_id": upstream_id,
+        "ship_method": order.ship_method if order else submission.ship_method_name,
+    }
+    return {
+        "head": head,
+        "submission": submission,
+        "order": order,
+        "attempts": attempts,
+        "events": events,
+        "invoices": invoices,
+        "lines": lines,
+        "total": sum((line["line_value"] for line in lines), Decimal(0)),
+        "ship_method_obj": method,
+        "status": status,
+        "live": live,
+        "recipient": raw.get("recipient") if order else (submission.party("recipient") if submission else {}),
+        "importer": raw.get("importer_of_record") if order else (submission.party("importer") if submission else {}),
+        "party_fields": PARTY_FIELDS,
+        "can_buy": request.membership.has_role(Role.BUYER),
+    }
 
 
 @member_required()
@@ -199,7 +252,16 @@ def catalog_search(request):
     if q:
         rows = rows.filter(customer_sku__icontains=q)
     rows = rows.order_by("customer_sku")[:50]
-    html = format_html_join("", '<option value="{}" data-price="{}">{}</option>',
-                            ((r.customer_sku, r.price if r.price is not None else "",
-                              f"{r.customer_sku} — {r.price if r.price is not None else 'no price'}") for r in rows))
+    html = format_html_join(
+        "",
+        '<option value="{}" data-price="{}">{}</option>',
+        (
+            (
+                r.customer_sku,
+                r.price if r.price is not None else "",
+                f"{r.customer_sku} — {r.price if r.price is not None else 'no price'}",
+            )
+            for r in rows
+        ),
+    )
     return HttpResponse(html)

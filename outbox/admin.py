@@ -14,8 +14,17 @@ class DeliveryAttemptInline(ReadOnlyInline):
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     deletable = False  # an undelivered write would be lost
-    list_display = ["id", "organization", "kind", "status", "attempts", "last_status_code", "next_attempt_at",
-                    "upstream_id", "created_at"]
+    list_display = [
+        "id",
+        "organization",
+        "kind",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "upstream_id",
+        "created_at",
+    ]
     list_filter = ["status", "kind", "organization"]
     search_fields = ["idempotency_key", "path", "body", "last_error", "=upstream_id"]
     date_hierarchy = "created_at"

@@ -10,8 +10,8 @@ the delivery never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 Handler = Callable[..., object]
 

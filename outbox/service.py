@@ -33,12 +33,24 @@ def _canonical_body(payload: dict) -> str:
     return encode_json(payload).decode("utf-8")
 
 
-def enqueue(organization, kind: str, method: str, path: str, payload: dict, *, created_by=None,
-            idempotency_key: str | None = None) -> Delivery:
+def enqueue(
+    organization,
+    kind: str,
+    method: str,
+    path: str,
+    payload: dict,
+    *,
+    created_by=None,
+    idempotency_key: str | None = None,
+) -> Delivery:
     """Save a delivery now; it is sent by a worker once the caller's transaction commits."""
     fields = dict(
-        organization=organization, kind=kind, method=method.upper(), path=path,
-        body=_canonical_body(payload), created_by=created_by,
+        organization=organization,
+        kind=kind,
+        method=method.upper(),
+        path=path,
+        body=_canonical_body(payload),
+        created_by=created_by,
     )
     if idempotency_key:
         fields["idempotency_key"] = idempotency_key
@@ -96,8 +108,11 @@ def claim(delivery_id: int) -> Delivery | None:
 def _reschedule_if_early(delivery_id: int) -> None:
     """A task that ran before its delivery was due (an ETA firing a little early) hands it back to
     Celery for the remaining time instead of leaving it to the periodic redrive."""
-    due = (Delivery.objects.filter(pk=delivery_id, status__in=(Status.QUEUED, Status.RETRYING))
-           .values_list("next_attempt_at", flat=True).first())
+    due = (
+        Delivery.objects.filter(pk=delivery_id, status__in=(Status.QUEUED, Status.RETRYING))
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
     if due is not None:
         wait = (due - timezone.now()).total_seconds()
         if wait > 0:
@@ -126,22 +141,36 @@ def send(delivery_id: int) -> str | None:
     try:
         with UpstreamClient(delivery.organization, max_attempts=settings.OUTBOX_CLIENT_ATTEMPTS) as client:
             response = client.request(
-                delivery.method, delivery.path, body=delivery.body_bytes,
+                delivery.method,
+                delivery.path,
+                body=delivery.body_bytes,
                 idempotency_key=delivery.idempotency_key,
             )
         outcome = {"status": Status.SUCCEEDED, "code": response.status, "body": response.data}
     except ValidationFailed as exc:
         outcome = {"status": Status.REJECTED, "code": exc.status, "errors": exc.field_errors, "error": str(exc)}
     except Conflict as exc:
-        outcome = {"status": "conflict", "code": exc.status, "existing": exc.existing,
-                   "errors": exc.field_errors, "error": str(exc)}
+        outcome = {
+            "status": "conflict",
+            "code": exc.status,
+            "existing": exc.existing,
+            "errors": exc.field_errors,
+            "error": str(exc),
+        }
     except AuthFailed as exc:
         # Wrong credentials are an ops problem, not the buyer's: keep the write and retry.
-        outcome = {"status": Status.RETRYING, "code": exc.status,
-                   "error": f"{exc} (check the organization's upstream token and secret)"}
+        outcome = {
+            "status": Status.RETRYING,
+            "code": exc.status,
+            "error": f"{exc} (check the organization's upstream token and secret)",
+        }
     except TransientError as exc:
-        outcome = {"status": Status.RETRYING, "code": exc.status, "error": str(exc),
-                   "retry_after": getattr(exc, "retry_after", None)}
+        outcome = {
+            "status": Status.RETRYING,
+            "code": exc.status,
+            "error": str(exc),
+            "retry_after": getattr(exc, "retry_after", None),
+        }
     except UpstreamError as exc:
         outcome = {"status": Status.REJECTED, "code": exc.status, "errors": None, "error": str(exc)}
     except Exception as exc:  # a bug or an unexpected failure: never lose the write
@@ -159,8 +188,11 @@ def _record(delivery: Delivery, kind, attempt: DeliveryAttempt, outcome: dict) -
         delivery.last_status_code = outcome.get("code")
         delivery.lease_until = None
         if status == "conflict":
-            existing = kind.on_conflict(delivery, outcome.get("existing") or {}, outcome.get("errors") or {}) \
-                if kind.on_conflict else None
+            existing = (
+                kind.on_conflict(delivery, outcome.get("existing") or {}, outcome.get("errors") or {})
+                if kind.on_conflict
+                else None
+            )
             if existing:
                 status = Status.SUCCEEDED
                 outcome["body"] = existing
@@ -216,11 +248,9 @@ def redrive(limit: int = 500) -> int:
     """Re-dispatch deliveries that are due but not in flight. Returns how many."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.OUTBOX_REDRIVE_GRACE)
-    due = (
-        Delivery.objects.filter(status__in=(Status.QUEUED, Status.RETRYING), next_attempt_at__lte=now,
-                                updated_at__lte=grace)
-        | Delivery.objects.filter(status=Status.SENDING, lease_until__lt=now)
-    )
+    due = Delivery.objects.filter(
+        status__in=(Status.QUEUED, Status.RETRYING), next_attempt_at__lte=now, updated_at__lte=grace
+    ) | Delivery.objects.filter(status=Status.SENDING, lease_until__lt=now)
     ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     for pk in ids:
         dispatch(pk)

@@ -16,11 +16,10 @@ filters, sorting and `?export=csv` all apply to that scoped queryset. CSV export
 from __future__ import annotations
 
 import csv
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 

@@ -7,17 +7,35 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .seed import RMA_STATUSES, dumps
 
 ORDER_FLOW = {"pending": "Released", "released": "Shipped"}
-REQUEST_TYPES = {1: "Replacement Parts", 2: "Advance System Replacement", 3: "Depot Repair and Return",
-                 4: "Trial and Stock", 5: "Repair and Stock"}
+REQUEST_TYPES = {
+    1: "Replacement Parts",
+    2: "Advance System Replacement",
+    3: "Depot Repair and Return",
+    4: "Trial and Stock",
+    5: "Repair and Stock",
+}
 MESSAGE_TYPES = {"start", "complete", "fail", "notify"}
-TASK_FIELDS = ["id", "automation_queue_id", "automation_task_type_id", "sequence", "started_at", "completed_at",
-               "failed", "message", "assignee_id", "assignee_name", "work_order_id", "serial_id", "item_id",
-               "manufacturer_serial"]
+TASK_FIELDS = [
+    "id",
+    "automation_queue_id",
+    "automation_task_type_id",
+    "sequence",
+    "started_at",
+    "completed_at",
+    "failed",
+    "message",
+    "assignee_id",
+    "assignee_name",
+    "work_order_id",
+    "serial_id",
+    "item_id",
+    "manufacturer_serial",
+]
 
 
 class Invalid(Exception):
@@ -38,7 +56,7 @@ class Missing(Exception):
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Errors:
@@ -48,8 +66,9 @@ class Errors:
     def add(self, path: str, message: str) -> None:
         self.errors.setdefault(path, []).append(message)
 
-    def required_str(self, data: dict, key: str, path: str | None = None, max_len: int | None = None,
-                     required: bool = True) -> str | None:
+    def required_str(
+        self, data: dict, key: str, path: str | None = None, max_len: int | None = None, required: bool = True
+    ) -> str | None:
         path = path or key
         value = data.get(key) if isinstance(data, dict) else None
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -64,8 +83,9 @@ class Errors:
             self.add(path, f"at most {max_len} characters")
         return value
 
-    def integer(self, data: dict, key: str, path: str | None = None, *, minimum: int | None = None,
-                required: bool = True) -> int | None:
+    def integer(
+        self, data: dict, key: str, path: str | None = None, *, minimum: int | None = None, required: bool = True
+    ) -> int | None:
         path = path or key
         value = data.get(key) if isinstance(data, dict) else None
         if value is None or value == "":
@@ -113,8 +133,9 @@ class Sandbox:
             for key in ("name", "phone", "address_1", "city", "zip", "country"):
                 e.required_str(p, key, f"{part}.{key}", max_len=35 if key.startswith("address") else 255)
             for key in ("company", "email", "state", "address_2", "address_3"):
-                e.required_str(p, key, f"{part}.{key}", max_len=35 if key.startswith("address") else 255,
-                               required=False)
+                e.required_str(
+                    p, key, f"{part}.{key}", max_len=35 if key.startswith("address") else 255, required=False
+                )
             if p.get("country") and str(p["country"]).upper() not in countries:
                 e.add(f"{part}.country", f"unknown country ISO code {p['country']}")
         lines = data.get("lines")
@@ -141,17 +162,33 @@ class Sandbox:
             id_ = self.store.next_id(conn, token, "customer_order_submissions", floor=250000)
             stamp = now_iso()
             order = {
-                "id": id_, "organization_id": org["organization_id"], "purchase_order": data["purchase_order"],
-                "ship_method_id": method_id, "ship_method": method["name"], "ship_account": data.get("ship_account"),
-                "end_user_po": data.get("end_user_po"), "end_user_name": data.get("end_user_name"),
-                "end_user_order_dt": data.get("end_user_order_dt"), "customer_order": customer_order,
-                "notes": data.get("notes") or "", "customer_rma_case": data.get("customer_rma_case") or "",
-                "recipient": data["recipient"], "importer_of_record": data["importer_of_record"],
-                "duties_and_taxes_account": data.get("duties_and_taxes_account"), "status": "Pending",
-                "lines": [{"product_code": l["product_code"], "quantity": int(l["quantity"]),
-                           "customs_declared_value": float(l["customs_declared_value"]), "serial_numbers": []}
-                          for l in lines],
-                "created_at": stamp, "updated_at": stamp,
+                "id": id_,
+                "organization_id": org["organization_id"],
+                "purchase_order": data["purchase_order"],
+                "ship_method_id": method_id,
+                "ship_method": method["name"],
+                "ship_account": data.get("ship_account"),
+                "end_user_po": data.get("end_user_po"),
+                "end_user_name": data.get("end_user_name"),
+                "end_user_order_dt": data.get("end_user_order_dt"),
+                "customer_order": customer_order,
+                "notes": data.get("notes") or "",
+                "customer_rma_case": data.get("customer_rma_case") or "",
+                "recipient": data["recipient"],
+                "importer_of_record": data["importer_of_record"],
+                "duties_and_taxes_account": data.get("duties_and_taxes_account"),
+                "status": "Pending",
+                "lines": [
+                    {
+                        "product_code": ln["product_code"],
+                        "quantity": int(ln["quantity"]),
+                        "customs_declared_value": float(ln["customs_declared_value"]),
+                        "serial_numbers": [],
+                    }
+                    for ln in lines
+                ],
+                "created_at": stamp,
+                "updated_at": stamp,
             }
             self.store.save(conn, token, "customer_order_submissions", order, ref=customer_order, created_via="api")
         return order
@@ -172,15 +209,27 @@ class Sandbox:
         with self.store.write() as conn:
             id_ = self.store.next_id(conn, token, "rmas", floor=50000)
             stamp = now_iso()
-            rma = {"id": id_, "subject": REQUEST_TYPES[request_type], "organization_id": org["organization_id"],
-                   "order_id": None, "repair_order_id": None, "replacement_order_id": None,
-                   "manufacturer_serial": serial, "start_date": stamp[:10], "closed_date": None,
-                   "item": {"id": None, "name": None, "description": None, "category": {"id": None, "name": None}},
-                   "status": {"id": 1, "name": "Not Received"}, "request_type_id": request_type,
-                   "replacement_name": data.get("replacement_name"), "replacement_phone": data.get("replacement_phone"),
-                   "replacement_addr": data.get("replacement_addr"), "lines": [],
-                   "problems": [{"id": id_ * 10 + 1, "message": problem, "created_at": stamp, "updated_at": stamp}],
-                   "troubleshootings": [], "results": []}
+            rma = {
+                "id": id_,
+                "subject": REQUEST_TYPES[request_type],
+                "organization_id": org["organization_id"],
+                "order_id": None,
+                "repair_order_id": None,
+                "replacement_order_id": None,
+                "manufacturer_serial": serial,
+                "start_date": stamp[:10],
+                "closed_date": None,
+                "item": {"id": None, "name": None, "description": None, "category": {"id": None, "name": None}},
+                "status": {"id": 1, "name": "Not Received"},
+                "request_type_id": request_type,
+                "replacement_name": data.get("replacement_name"),
+                "replacement_phone": data.get("replacement_phone"),
+                "replacement_addr": data.get("replacement_addr"),
+                "lines": [],
+                "problems": [{"id": id_ * 10 + 1, "message": problem, "created_at": stamp, "updated_at": stamp}],
+                "troubleshootings": [],
+                "results": [],
+            }
             self.store.save(conn, token, "rmas", rma, ref=serial, tag="open", created_via="api")
         return rma
 
@@ -213,17 +262,36 @@ class Sandbox:
         org = self.store.org(token)
         with self.store.write() as conn:
             qid = self.store.next_id(conn, token, "automation_queues", floor=90000)
-            queue = {"id": qid, "serial_id": qid * 10, "work_order_id": None, "finished": False, "ip_address": ip,
-                     "manufacturer_serial": serial}
+            queue = {
+                "id": qid,
+                "serial_id": qid * 10,
+                "work_order_id": None,
+                "finished": False,
+                "ip_address": ip,
+                "manufacturer_serial": serial,
+            }
             self.store.save(conn, token, "automation_queues", queue, ref=serial, created_via="api")
             for task in tasks:
                 tid = self.store.next_id(conn, token, "automation_tasks", floor=5_000_000)
-                row = {"id": tid, "automation_queue_id": qid, "automation_task_type_id": int(task["task_type_id"]),
-                       "sequence": int(task["sequence"]), "started_at": None, "completed_at": None, "failed": False,
-                       "message": "", "assignee_id": task.get("assignee_id"),
-                       "assignee_name": org["name"] if task.get("assignee_id") else None, "work_order_id": None,
-                       "serial_id": queue["serial_id"], "item_id": None, "manufacturer_serial": serial}
-                self.store.save(conn, token, "automation_tasks", row, ref=f"{serial}:{row['sequence']}", created_via="api")
+                row = {
+                    "id": tid,
+                    "automation_queue_id": qid,
+                    "automation_task_type_id": int(task["task_type_id"]),
+                    "sequence": int(task["sequence"]),
+                    "started_at": None,
+                    "completed_at": None,
+                    "failed": False,
+                    "message": "",
+                    "assignee_id": task.get("assignee_id"),
+                    "assignee_name": org["name"] if task.get("assignee_id") else None,
+                    "work_order_id": None,
+                    "serial_id": queue["serial_id"],
+                    "item_id": None,
+                    "manufacturer_serial": serial,
+                }
+                self.store.save(
+                    conn, token, "automation_tasks", row, ref=f"{serial}:{row['sequence']}", created_via="api"
+                )
         return {k: queue[k] for k in ("id", "serial_id", "work_order_id", "finished", "ip_address")}
 
     def update_task(self, token: str, data: dict) -> dict:
@@ -257,10 +325,22 @@ class Sandbox:
         elif kind == "fail":
             task["failed"] = True
             task["completed_at"] = stamp
-            retry = dict(task, id=self.store.next_id(conn, token, "automation_tasks", floor=5_000_000),
-                         started_at=None, completed_at=None, failed=False, message="")
-            self.store.save(conn, token, "automation_tasks", retry,
-                            ref=f"{task['manufacturer_serial']}:{task['sequence']}", created_via="api")
+            retry = dict(
+                task,
+                id=self.store.next_id(conn, token, "automation_tasks", floor=5_000_000),
+                started_at=None,
+                completed_at=None,
+                failed=False,
+                message="",
+            )
+            self.store.save(
+                conn,
+                token,
+                "automation_tasks",
+                retry,
+                ref=f"{task['manufacturer_serial']}:{task['sequence']}",
+                created_via="api",
+            )
         self.store.save(conn, token, "automation_tasks", task, ref=f"{task['manufacturer_serial']}:{task['sequence']}")
         self._finish_queue_if_done(conn, token, task["automation_queue_id"])
         return {k: task.get(k) for k in TASK_FIELDS}
@@ -269,8 +349,10 @@ class Sandbox:
         queue = self.store.get(token, "automation_queues", queue_id)
         if queue is None or queue["finished"]:
             return
-        rows = conn.execute("SELECT body FROM rows WHERE token=? AND collection='automation_tasks' AND ref LIKE ?",
-                            (token, f"{queue['manufacturer_serial']}:%")).fetchall()
+        rows = conn.execute(
+            "SELECT body FROM rows WHERE token=? AND collection='automation_tasks' AND ref LIKE ?",
+            (token, f"{queue['manufacturer_serial']}:%"),
+        ).fetchall()
         tasks = [json.loads(r[0]) for r in rows]
         live = [t for t in tasks if t["automation_queue_id"] == queue_id and not t["failed"]]
         if live and all(t["completed_at"] for t in live):
@@ -288,8 +370,13 @@ class Sandbox:
         e.raise_if_any()
         with self.store.write() as conn:
             id_ = self.store.next_id(conn, token, "serial_data", floor=650000)
-            row = {"id": id_, "manufacturer_serial": serial, "serial_data_type_id": type_id, "metadata": metadata,
-                   "value": value}
+            row = {
+                "id": id_,
+                "manufacturer_serial": serial,
+                "serial_data_type_id": type_id,
+                "metadata": metadata,
+                "value": value,
+            }
             self.store.save(conn, token, "serial_data", row, created_via="api")
         return row
 
@@ -311,14 +398,27 @@ class Sandbox:
             for n, line in enumerate(order["lines"]):
                 line["serial_numbers"] = [f"SN{order['id']}{n}{k:02d}" for k in range(int(line["quantity"]))]
             inv_id = self.store.next_id(conn, token, "invoices", floor=750000)
-            total = round(sum(l["quantity"] * l["customs_declared_value"] for l in order["lines"]), 2)
+            total = round(sum(ln["quantity"] * ln["customs_declared_value"] for ln in order["lines"]), 2)
             order["invoices"] = [{"invoice_number": inv_id}]
-            order["tracking_numbers"] = [{"tracking_number": f"1Z{order['id']:08d}{rng.randint(10, 99)}",
-                                          "weight": max(1, sum(l["quantity"] for l in order["lines"]) * 4)}]
-            self.store.save(conn, token, "invoices", {"id": inv_id, "order_id": order["id"],
-                                                       "billed_at": order["updated_at"], "total": total,
-                                                       "created_at": order["updated_at"],
-                                                       "updated_at": order["updated_at"]})
+            order["tracking_numbers"] = [
+                {
+                    "tracking_number": f"1Z{order['id']:08d}{rng.randint(10, 99)}",
+                    "weight": max(1, sum(ln["quantity"] for ln in order["lines"]) * 4),
+                }
+            ]
+            self.store.save(
+                conn,
+                token,
+                "invoices",
+                {
+                    "id": inv_id,
+                    "order_id": order["id"],
+                    "billed_at": order["updated_at"],
+                    "total": total,
+                    "created_at": order["updated_at"],
+                    "updated_at": order["updated_at"],
+                },
+            )
         self.store.save(conn, token, "customer_order_submissions", order, ref=order["customer_order"])
         org = self.store.org(token)
         if org and org["webhook_url"]:
@@ -332,15 +432,18 @@ class Sandbox:
             with self.store.write() as conn:
                 rows = conn.execute(
                     "SELECT body FROM rows WHERE token=? AND collection='customer_order_submissions' "
-                    "AND created_via='api'", (token,)).fetchall()
+                    "AND created_via='api'",
+                    (token,),
+                ).fetchall()
                 for (body,) in rows:
                     order = json.loads(body)
                     nxt = ORDER_FLOW.get(str(order["status"]).lower())
                     if nxt:
                         self._order_to(conn, token, order, nxt)
                         moved["orders"] += 1
-                rows = conn.execute("SELECT body, created_via FROM rows WHERE token=? AND collection='rmas' AND tag='open'",
-                                    (token,)).fetchall()
+                rows = conn.execute(
+                    "SELECT body, created_via FROM rows WHERE token=? AND collection='rmas' AND tag='open'", (token,)
+                ).fetchall()
                 for body, via in rows:
                     rma = json.loads(body)
                     if via != "api" and (rma["id"] + self.step_count) % 5:
@@ -350,7 +453,9 @@ class Sandbox:
                 rows = conn.execute(
                     "SELECT body FROM rows WHERE token=? AND collection='automation_tasks' AND "
                     "json_extract(body, '$.completed_at') IS NULL AND json_extract(body, '$.failed') = 0 "
-                    "ORDER BY id LIMIT 50", (token,)).fetchall()
+                    "ORDER BY id LIMIT 50",
+                    (token,),
+                ).fetchall()
                 for (body,) in rows:
                     task = json.loads(body)
                     if task["started_at"] is None:
@@ -367,12 +472,24 @@ class Sandbox:
         nxt = min(rma["status"]["id"] + 1, 5)
         rma["status"] = {"id": nxt, "name": dict(RMA_STATUSES)[nxt]}
         if nxt == 3:
-            rma["troubleshootings"].append({"id": rma["id"] * 10 + 3, "message": "Bench test reproduced the fault.",
-                                            "created_at": stamp, "updated_at": stamp})
+            rma["troubleshootings"].append(
+                {
+                    "id": rma["id"] * 10 + 3,
+                    "message": "Bench test reproduced the fault.",
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
             rma["repair_order_id"] = rma["id"] + 100000
         if nxt == 4:
-            rma["results"].append({"id": rma["id"] * 10 + 4, "message": "Replaced the faulty part; passed burn-in.",
-                                   "created_at": stamp, "updated_at": stamp})
+            rma["results"].append(
+                {
+                    "id": rma["id"] * 10 + 4,
+                    "message": "Replaced the faulty part; passed burn-in.",
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         if nxt == 5:
             rma["closed_date"] = stamp[:10]
         self.store.save(conn, token, "rmas", rma, ref=rma["manufacturer_serial"], tag="closed" if nxt == 5 else "open")

@@ -33,15 +33,31 @@ class SandboxHandle:
         self.http = requests.Session()
 
     def control(self, method: str, path: str, payload: dict | None = None, **params) -> dict:
-        response = self.http.request(method, f"{self.url}/_sandbox/{path}", json=payload, params=params or None,
-                                     timeout=120)
+        response = self.http.request(
+            method, f"{self.url}/_sandbox/{path}", json=payload, params=params or None, timeout=120
+        )
         response.raise_for_status()
         return response.json()
 
-    def add_org(self, token: str, secret: str, organization_id: int | None = None, name: str = "",
-                webhook_url: str | None = None) -> None:
-        self.control("POST", "orgs", {"token": token, "secret": secret, "organization_id": organization_id,
-                                      "name": name or token, "webhook_url": webhook_url})
+    def add_org(
+        self,
+        token: str,
+        secret: str,
+        organization_id: int | None = None,
+        name: str = "",
+        webhook_url: str | None = None,
+    ) -> None:
+        self.control(
+            "POST",
+            "orgs",
+            {
+                "token": token,
+                "secret": secret,
+                "organization_id": organization_id,
+                "name": name or token,
+                "webhook_url": webhook_url,
+            },
+        )
 
     def set_webhook_url(self, token: str, url: str | None) -> None:
         self.control("PUT", "webhook", {"token": token, "url": url})
@@ -79,15 +95,30 @@ class SandboxHandle:
         self.control("POST", "resume")
 
 
-def start_sandbox_process(db_path: str, *, pace: str = "off", extra: list[str] | None = None,
-                          timeout: float = 60) -> tuple[subprocess.Popen, SandboxHandle]:
+def start_sandbox_process(
+    db_path: str, *, pace: str = "off", extra: list[str] | None = None, timeout: float = 60
+) -> tuple[subprocess.Popen, SandboxHandle]:
     """Start `manage.py runsandbox` on a free port and wait until it answers."""
-    ready = tempfile.NamedTemporaryFile(prefix="sandbox-port-", delete=False)
-    ready.close()
+    with tempfile.NamedTemporaryFile(prefix="sandbox-port-", delete=False) as ready:
+        pass  # only its unused name: the sandbox writes its port there once it listens
     os.unlink(ready.name)
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
-    cmd = [sys.executable, str(ROOT / "manage.py"), "runsandbox", "--port", "0", "--db", db_path,
-           "--pace", pace, "--webhook-backoff", "0.2", "--ready-file", ready.name, *(extra or [])]
+    cmd = [
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "runsandbox",
+        "--port",
+        "0",
+        "--db",
+        db_path,
+        "--pace",
+        pace,
+        "--webhook-backoff",
+        "0.2",
+        "--ready-file",
+        ready.name,
+        *(extra or []),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     while not os.path.exists(ready.name) or not Path(ready.name).read_text():
@@ -140,8 +171,14 @@ def sandbox_org(db, sandbox):
     upstream_org_id = 48000 + n
     sandbox.add_org(token, secret, upstream_org_id, name=f"Sandbox Org {n}")
     sandbox.seed(token, scale=0.2)
-    org = make_org(f"sbx{n}-{uuid.uuid4().hex[:6]}", f"Sandbox Org {n}", base_url=sandbox.url, token=token,
-                   secret=secret, upstream_org_id=upstream_org_id)
+    org = make_org(
+        f"sbx{n}-{uuid.uuid4().hex[:6]}",
+        f"Sandbox Org {n}",
+        base_url=sandbox.url,
+        token=token,
+        secret=secret,
+        upstream_org_id=upstream_org_id,
+    )
     org.sandbox_token = token
     org.sandbox_secret = secret
     return org

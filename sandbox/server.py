@@ -10,6 +10,7 @@ moves orders, RMAs and tasks along, a webhook deliverer, and fault injection.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -18,7 +19,7 @@ import random
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,12 +33,32 @@ log = logging.getLogger("sandbox")
 
 CLOCK_WINDOW = 300
 COLLECTIONS = {
-    "countries", "ship_methods", "items", "customer_catalog_items", "inventories", "invoices",
-    "customer_order_submissions", "rmas", "automation_queues", "automation_task_types", "serial_data",
+    "countries",
+    "ship_methods",
+    "items",
+    "customer_catalog_items",
+    "inventories",
+    "invoices",
+    "customer_order_submissions",
+    "rmas",
+    "automation_queues",
+    "automation_task_types",
+    "serial_data",
 }
 PACES = {"fast": 5.0, "normal": 60.0, "off": None}
-RMA_SUMMARY = ["id", "subject", "organization_id", "order_id", "repair_order_id", "replacement_order_id",
-               "manufacturer_serial", "start_date", "closed_date", "item", "status"]
+RMA_SUMMARY = [
+    "id",
+    "subject",
+    "organization_id",
+    "order_id",
+    "repair_order_id",
+    "replacement_order_id",
+    "manufacturer_serial",
+    "start_date",
+    "closed_date",
+    "item",
+    "status",
+]
 
 
 class Drop(Exception):
@@ -48,9 +69,21 @@ class Faults:
     """Run-time fault injection; every option optional. `count` limits how many fire and
     `after` lets that many matching requests through before any fires."""
 
-    OPTIONS = {"error_rate": 0.0, "error_status": 500, "rate_limit_rate": 0.0, "retry_after": 1,
-               "latency_ms": 0, "timeout_rate": 0.0, "timeout_seconds": 5.0, "drop_after_commit_rate": 0.0,
-               "path_prefix": "", "method": "", "token": "", "count": None, "after": 0}
+    OPTIONS = {
+        "error_rate": 0.0,
+        "error_status": 500,
+        "rate_limit_rate": 0.0,
+        "retry_after": 1,
+        "latency_ms": 0,
+        "timeout_rate": 0.0,
+        "timeout_seconds": 5.0,
+        "drop_after_commit_rate": 0.0,
+        "path_prefix": "",
+        "method": "",
+        "token": "",
+        "count": None,
+        "after": 0,
+    }
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -85,13 +118,20 @@ class Faults:
                 c["after"] -= 1
                 return None, c
             chosen = None
-            for kind, rate in (("error", c["error_rate"]), ("rate_limit", c["rate_limit_rate"]),
-                               ("timeout", c["timeout_rate"])):
+            for kind, rate in (
+                ("error", c["error_rate"]),
+                ("rate_limit", c["rate_limit_rate"]),
+                ("timeout", c["timeout_rate"]),
+            ):
                 if rate and random.random() < rate:
                     chosen = kind
                     break
-            if chosen is None and method in ("POST", "PUT") and c["drop_after_commit_rate"] \
-                    and random.random() < c["drop_after_commit_rate"]:
+            if (
+                chosen is None
+                and method in ("POST", "PUT")
+                and c["drop_after_commit_rate"]
+                and random.random() < c["drop_after_commit_rate"]
+            ):
                 chosen = "drop"
             if chosen and c["count"] is not None:
                 c["count"] -= 1
@@ -160,13 +200,17 @@ class App:
     def deliver_webhook(self, session, id_, token, url, body, attempts, secret) -> None:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        date = datetime.now(timezone.utc).isoformat()
+        date = datetime.now(UTC).isoformat()
         data = body.encode()
-        headers = {"Content-Type": "application/json", "X-MBX-Token": token, "X-MBX-Date": date,
-                   "X-MBX-Signature": expected_signature(secret, "POST", path, data, date),
-                   # One connection per delivery, like most webhook senders: the receiver holds
-                   # no idle connection (nor a worker thread and its database session) for us.
-                   "Connection": "close"}
+        headers = {
+            "Content-Type": "application/json",
+            "X-MBX-Token": token,
+            "X-MBX-Date": date,
+            "X-MBX-Signature": expected_signature(secret, "POST", path, data, date),
+            # One connection per delivery, like most webhook senders: the receiver holds
+            # no idle connection (nor a worker thread and its database session) for us.
+            "Connection": "close",
+        }
         status, error = None, ""
         try:
             response = session.post(url, data=data, headers=headers, timeout=(3, 10))
@@ -177,7 +221,7 @@ class App:
             error = f"HTTP {status}"
         except requests.RequestException as exc:
             error = exc.__class__.__name__
-        delay = min(300.0, self.webhook_backoff * (2 ** attempts))
+        delay = min(300.0, self.webhook_backoff * (2**attempts))
         self.store.webhook_result(id_, status, error, time.time() + delay)
 
     # -- the API ---------------------------------------------------------------------------------
@@ -185,8 +229,9 @@ class App:
         token = headers.get("X-MBX-Token")
         date = headers.get("X-MBX-Date")
         signature = headers.get("X-MBX-Signature")
-        missing = [h for h, v in (("X-MBX-Token", token), ("X-MBX-Date", date), ("X-MBX-Signature", signature))
-                   if not v]
+        missing = [
+            h for h, v in (("X-MBX-Token", token), ("X-MBX-Date", date), ("X-MBX-Signature", signature)) if not v
+        ]
         if missing:
             return None, f"missing header {', '.join(missing)}"
         org = self.store.org(token)
@@ -198,15 +243,16 @@ class App:
                 raise ValueError
         except ValueError:
             return None, "X-MBX-Date is not an ISO 8601 date with a UTC offset"
-        if abs((datetime.now(timezone.utc) - when).total_seconds()) > CLOCK_WINDOW:
+        if abs((datetime.now(UTC) - when).total_seconds()) > CLOCK_WINDOW:
             return None, f"X-MBX-Date is more than {CLOCK_WINDOW} seconds from the server clock"
         expected = expected_signature(org["secret"], method, path_with_query, body, date)
         if not hmac.compare_digest(expected, signature.strip().lower()):
             return None, "signature does not match"
         return token, ""
 
-    def handle_api(self, method: str, path: str, query: dict, token: str, body: bytes,
-                   idempotency_key: str | None) -> tuple[int, str, str]:
+    def handle_api(
+        self, method: str, path: str, query: dict, token: str, body: bytes, idempotency_key: str | None
+    ) -> tuple[int, str, str]:
         """(status, content type, body text) for a verified /v2 request."""
         parts = [p for p in path.split("/") if p][1:]  # drop "v2"
         if method == "GET":
@@ -220,15 +266,18 @@ class App:
                 return _json(422, {"errors": {"body": ["is not valid JSON"]}})
             route = (method, "/".join(parts))
             if route not in WRITES:
-                return _json(405 if "/".join(parts) in {"/".join(r[1:]) for r in WRITES} else 404,
-                             {"error": f"no {method} on {path}"})
+                return _json(
+                    405 if "/".join(parts) in {"/".join(r[1:]) for r in WRITES} else 404,
+                    {"error": f"no {method} on {path}"},
+                )
             request_hash = hashlib.sha256(method.encode() + path.encode() + body).hexdigest()
             if idempotency_key:
                 seen = self.store.idempotent(self.store.connection(), token, idempotency_key)
                 if seen:
                     if seen[0] != request_hash:
-                        return _json(422, {"errors": {"Idempotency-Key": [
-                            "was used before with a different request body"]}})
+                        return _json(
+                            422, {"errors": {"Idempotency-Key": ["was used before with a different request body"]}}
+                        )
                     return seen[1], "application/json", seen[2]
             status, ctype, text = self._write(route, token, data)
             if idempotency_key and status < 500:
@@ -276,11 +325,15 @@ class App:
         limit = min(limit, 1000)
         bodies = self.store.page(token, collection, offset, limit, tag)
         if collection in ("rmas", "automation_queues"):
-            bodies = [json.dumps(_public(collection, json.loads(b), summary=True), separators=(",", ":"))
-                      for b in bodies]
+            bodies = [
+                json.dumps(_public(collection, json.loads(b), summary=True), separators=(",", ":")) for b in bodies
+            ]
         total = self.store.count(token, collection, tag)
-        text = (f'{{"count":{len(bodies)},"total_results":{total},"offset":{offset},"results":['
-                + ",".join(bodies) + '],"errors":null}')
+        text = (
+            f'{{"count":{len(bodies)},"total_results":{total},"offset":{offset},"results":['
+            + ",".join(bodies)
+            + '],"errors":null}'
+        )
         return 200, "application/json", text
 
     def csv_rows(self, token: str):
@@ -295,8 +348,12 @@ class App:
             buf.seek(0)
             buf.truncate()
             row = json.loads(body)
-            writer.writerow(["true" if v is True else "false" if v is False else "" if v is None else v
-                             for v in (row.get(k) for k in TASK_FIELDS)])
+            writer.writerow(
+                [
+                    "true" if v is True else "false" if v is False else "" if v is None else v
+                    for v in (row.get(k) for k in TASK_FIELDS)
+                ]
+            )
             yield buf.getvalue()
 
 
@@ -304,8 +361,11 @@ def _public(collection: str, obj: dict, summary: bool = False) -> dict:
     if collection == "rmas" and summary:
         return {k: obj.get(k) for k in RMA_SUMMARY}
     if collection == "rmas":
-        return {k: v for k, v in obj.items() if k not in ("request_type_id", "replacement_name",
-                                                          "replacement_phone", "replacement_addr")}
+        return {
+            k: v
+            for k, v in obj.items()
+            if k not in ("request_type_id", "replacement_name", "replacement_phone", "replacement_addr")
+        }
     if collection == "automation_queues":
         return {k: obj.get(k) for k in ("id", "serial_id", "work_order_id", "finished", "ip_address")}
     return obj
@@ -362,10 +422,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _dispatch(self, method: str) -> None:
         app = self.app
@@ -392,8 +450,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._drop()
             if method == "GET" and split.path == "/v2/automation_tasks/details.csv":
                 return self._stream_csv(token)
-            status, ctype, text = app.handle_api(method, split.path, parse_qs(split.query), token, body,
-                                                 self.headers.get("Idempotency-Key"))
+            status, ctype, text = app.handle_api(
+                method, split.path, parse_qs(split.query), token, body, self.headers.get("Idempotency-Key")
+            )
             if fault == "drop" and status < 300:
                 app.stats.record(0)
                 return self._drop()
@@ -439,8 +498,9 @@ def control(app: App, method: str, path: str, query: dict, body: bytes) -> tuple
     if route == ("POST", "/_sandbox/orgs"):
         if not data.get("token") or not data.get("secret"):
             return _json(400, {"error": "token and secret are required"})
-        app.store.put_org(data["token"], data["secret"], data.get("organization_id"), data.get("name", ""),
-                          data.get("webhook_url"))
+        app.store.put_org(
+            data["token"], data["secret"], data.get("organization_id"), data.get("name", ""), data.get("webhook_url")
+        )
         return _json(201, {"token": data["token"]})
     if route == ("PUT", "/_sandbox/webhook"):
         app.store.set_webhook_url(token, data.get("url"))
@@ -487,8 +547,12 @@ def control(app: App, method: str, path: str, query: dict, body: bytes) -> tuple
         return _json(200, {"paused": False})
     if route == ("GET", "/_sandbox/stats"):
         s = app.stats
-        result = {"requests": s.requests, "by_status": {str(k): v for k, v in sorted(s.by_status.items())},
-                  "faults_fired": app.faults.fired, "steps": app.sandbox.step_count}
+        result = {
+            "requests": s.requests,
+            "by_status": {str(k): v for k, v in sorted(s.by_status.items())},
+            "faults_fired": app.faults.fired,
+            "steps": app.sandbox.step_count,
+        }
         if token:
             result["orders_created"] = app.store.created_count(token, "customer_order_submissions")
             result["rmas_created"] = app.store.created_count(token, "rmas")

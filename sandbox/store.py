@@ -12,8 +12,8 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orgs (
@@ -77,8 +77,9 @@ class Store:
                 self._counts.clear()
 
     # -- organizations ---------------------------------------------------------------------
-    def put_org(self, token: str, secret: str, organization_id: int | None, name: str = "",
-                webhook_url: str | None = None) -> None:
+    def put_org(
+        self, token: str, secret: str, organization_id: int | None, name: str = "", webhook_url: str | None = None
+    ) -> None:
         with self.write() as conn:
             conn.execute(
                 "INSERT INTO orgs (token, secret, organization_id, name, webhook_url) VALUES (?,?,?,?,?) "
@@ -92,12 +93,14 @@ class Store:
             conn.execute("UPDATE orgs SET webhook_url=? WHERE token=?", (url, token))
 
     def org(self, token: str) -> dict | None:
-        row = self.connection().execute(
-            "SELECT token, secret, organization_id, name, webhook_url FROM orgs WHERE token=?", (token,)
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute("SELECT token, secret, organization_id, name, webhook_url FROM orgs WHERE token=?", (token,))
+            .fetchone()
+        )
         if row is None:
             return None
-        return dict(zip(("token", "secret", "organization_id", "name", "webhook_url"), row))
+        return dict(zip(("token", "secret", "organization_id", "name", "webhook_url"), row, strict=True))
 
     def tokens(self) -> list[str]:
         return [r[0] for r in self.connection().execute("SELECT token FROM orgs ORDER BY token")]
@@ -124,12 +127,14 @@ class Store:
         else:
             where, args = "token=? AND collection=? AND tag=?", (token, collection, tag)
             index = "rows_tag"
-        first = conn.execute(f"SELECT id FROM rows INDEXED BY {index} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?",
-                             (*args, offset)).fetchone()
+        first = conn.execute(
+            f"SELECT id FROM rows INDEXED BY {index} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?", (*args, offset)
+        ).fetchone()
         if first is None:
             return []
-        rows = conn.execute(f"SELECT body FROM rows WHERE {where} AND id >= ? ORDER BY id LIMIT ?",
-                            (*args, first[0], limit))
+        rows = conn.execute(
+            f"SELECT body FROM rows WHERE {where} AND id >= ? ORDER BY id LIMIT ?", (*args, first[0], limit)
+        )
         return [r[0] for r in rows]
 
     def iter_bodies(self, token: str, collection: str, batch: int = 2000) -> Iterator[str]:
@@ -147,15 +152,21 @@ class Store:
             last = rows[-1][0]
 
     def get(self, token: str, collection: str, id_: int) -> dict | None:
-        row = self.connection().execute(
-            "SELECT body FROM rows WHERE token=? AND collection=? AND id=?", (token, collection, id_)
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute("SELECT body FROM rows WHERE token=? AND collection=? AND id=?", (token, collection, id_))
+            .fetchone()
+        )
         return json.loads(row[0]) if row else None
 
     def find(self, token: str, collection: str, ref: str) -> list[dict]:
-        rows = self.connection().execute(
-            "SELECT body FROM rows WHERE token=? AND collection=? AND ref=? ORDER BY id", (token, collection, ref)
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT body FROM rows WHERE token=? AND collection=? AND ref=? ORDER BY id", (token, collection, ref)
+            )
+            .fetchall()
+        )
         return [json.loads(r[0]) for r in rows]
 
     def next_id(self, conn: sqlite3.Connection, token: str, collection: str, floor: int = 1000) -> int:
@@ -163,8 +174,15 @@ class Store:
         return max(row[0] or 0, floor) + 1
 
     @staticmethod
-    def save(conn: sqlite3.Connection, token: str, collection: str, obj: dict, ref: str | None = None,
-             tag: str | None = None, created_via: str = "seed") -> None:
+    def save(
+        conn: sqlite3.Connection,
+        token: str,
+        collection: str,
+        obj: dict,
+        ref: str | None = None,
+        tag: str | None = None,
+        created_via: str = "seed",
+    ) -> None:
         conn.execute(
             "INSERT INTO rows (token, collection, id, body, ref, tag, created_via) VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT (token, collection, id) DO UPDATE SET body=excluded.body, ref=excluded.ref, tag=excluded.tag",
@@ -172,22 +190,28 @@ class Store:
         )
 
     @staticmethod
-    def save_many(conn: sqlite3.Connection, token: str, collection: str,
-                  rows: Iterable[tuple[int, str, str | None, str | None]]) -> None:
+    def save_many(
+        conn: sqlite3.Connection, token: str, collection: str, rows: Iterable[tuple[int, str, str | None, str | None]]
+    ) -> None:
         conn.executemany(
             "INSERT OR REPLACE INTO rows (token, collection, id, body, ref, tag) VALUES (?,?,?,?,?,?)",
             ((token, collection, id_, body, ref, tag) for id_, body, ref, tag in rows),
         )
 
     def delete(self, conn: sqlite3.Connection, token: str, collection: str, ids: Iterable[int]) -> int:
-        cur = conn.executemany("DELETE FROM rows WHERE token=? AND collection=? AND id=?",
-                               ((token, collection, int(i)) for i in ids))
+        cur = conn.executemany(
+            "DELETE FROM rows WHERE token=? AND collection=? AND id=?", ((token, collection, int(i)) for i in ids)
+        )
         return cur.rowcount
 
     def created_count(self, token: str, collection: str) -> int:
-        return self.connection().execute(
-            "SELECT COUNT(*) FROM rows WHERE token=? AND collection=? AND created_via='api'", (token, collection)
-        ).fetchone()[0]
+        return (
+            self.connection()
+            .execute(
+                "SELECT COUNT(*) FROM rows WHERE token=? AND collection=? AND created_via='api'", (token, collection)
+            )
+            .fetchone()[0]
+        )
 
     # -- idempotency -----------------------------------------------------------------------
     def idempotent(self, conn, token: str, key: str) -> tuple[str, int, str] | None:
@@ -208,24 +232,35 @@ class Store:
     # -- webhooks --------------------------------------------------------------------------
     @staticmethod
     def enqueue_webhook(conn, token: str, url: str, body: str) -> None:
-        conn.execute("INSERT INTO webhook_queue (token, url, body, next_at) VALUES (?,?,?,?)",
-                     (token, url, body, time.time()))
+        conn.execute(
+            "INSERT INTO webhook_queue (token, url, body, next_at) VALUES (?,?,?,?)", (token, url, body, time.time())
+        )
 
     def due_webhooks(self, limit: int = 20) -> list[tuple]:
-        return self.connection().execute(
-            "SELECT w.id, w.token, w.url, w.body, w.attempts, o.secret FROM webhook_queue w "
-            "JOIN orgs o ON o.token = w.token WHERE w.delivered_at IS NULL AND w.next_at <= ? ORDER BY w.id LIMIT ?",
-            (time.time(), limit),
-        ).fetchall()
+        return (
+            self.connection()
+            .execute(
+                "SELECT w.id, w.token, w.url, w.body, w.attempts, o.secret FROM webhook_queue w "
+                "JOIN orgs o ON o.token = w.token WHERE w.delivered_at IS NULL AND w.next_at <= ? "
+                "ORDER BY w.id LIMIT ?",
+                (time.time(), limit),
+            )
+            .fetchall()
+        )
 
     def webhook_result(self, id_: int, status: int | None, error: str, next_at: float | None) -> None:
         with self.write() as conn:
             if next_at is None:
-                conn.execute("UPDATE webhook_queue SET delivered_at=?, attempts=attempts+1, last_status=?, "
-                             "last_error='' WHERE id=?", (time.time(), status, id_))
+                conn.execute(
+                    "UPDATE webhook_queue SET delivered_at=?, attempts=attempts+1, last_status=?, "
+                    "last_error='' WHERE id=?",
+                    (time.time(), status, id_),
+                )
             else:
-                conn.execute("UPDATE webhook_queue SET attempts=attempts+1, last_status=?, last_error=?, next_at=? "
-                             "WHERE id=?", (status, error, next_at, id_))
+                conn.execute(
+                    "UPDATE webhook_queue SET attempts=attempts+1, last_status=?, last_error=?, next_at=? WHERE id=?",
+                    (status, error, next_at, id_),
+                )
 
     def webhook_log(self, token: str | None = None) -> list[dict]:
         sql = "SELECT id, token, url, body, attempts, delivered_at, last_status, last_error FROM webhook_queue"
@@ -234,4 +269,4 @@ class Store:
             sql += " WHERE token=?"
             args = (token,)
         keys = ("id", "token", "url", "body", "attempts", "delivered_at", "last_status", "last_error")
-        return [dict(zip(keys, r)) for r in self.connection().execute(sql + " ORDER BY id", args)]
+        return [dict(zip(keys, r, strict=True)) for r in self.connection().execute(sql + " ORDER BY id", args)]

@@ -24,8 +24,8 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Callable, Iterator
 
 import orjson
 from django.conf import settings
@@ -143,9 +143,11 @@ class Writer:
         """upstream_id -> (content hash, vanished, mirror row id) of the rows already mirrored."""
         with connection.cursor() as cur:
             placeholders = ",".join(["%s"] * len(ids))
-            cur.execute(f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
-                        f"WHERE organization_id = %s AND upstream_id IN ({placeholders})",
-                        [self.organization.pk, *ids])
+            cur.execute(
+                f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
+                f"WHERE organization_id = %s AND upstream_id IN ({placeholders})",
+                [self.organization.pk, *ids],
+            )
             return {r[0]: (r[1], bool(r[2]), r[3]) for r in cur.fetchall()}
 
     def write_page(self, rows: list[dict]) -> tuple[dict, list[tuple[int, int, dict]]]:
@@ -164,7 +166,7 @@ class Writer:
             else:  # only rows to be written are mapped
                 todo[upstream_id] = (*item, mapper(item[2]))
         changed = self.upsert(todo, existing) if todo else []
-        for pk, upstream_id, _ in changed:
+        for _pk, upstream_id, _raw in changed:
             counts["created" if upstream_id not in existing else "updated"] += 1
         self.mark_seen(ids)
         return counts, changed
@@ -180,9 +182,16 @@ class Writer:
         now = timezone.now()
         model = self.model
         new, changed = [], []
-        for upstream_id, (text, digest, raw, values) in todo.items():
-            obj = model(organization=self.organization, upstream_id=upstream_id, raw=raw, content_hash=digest,
-                        changed_at=now, vanished_at=None, **values)
+        for upstream_id, (_text, digest, raw, values) in todo.items():
+            obj = model(
+                organization=self.organization,
+                upstream_id=upstream_id,
+                raw=raw,
+                content_hash=digest,
+                changed_at=now,
+                vanished_at=None,
+                **values,
+            )
             if upstream_id in existing:
                 obj.pk = existing[upstream_id][2]
                 changed.append(obj)
@@ -191,21 +200,26 @@ class Writer:
                 new.append(obj)
         model.objects.bulk_create(new, batch_size=500)
         if changed:
-            model.objects.bulk_update(changed, ["raw", "content_hash", "changed_at", "vanished_at", *self.columns],
-                                      batch_size=500)
+            model.objects.bulk_update(
+                changed, ["raw", "content_hash", "changed_at", "vanished_at", *self.columns], batch_size=500
+            )
         if new and new[0].pk is None:  # backends without RETURNING on bulk insert
-            created = dict(model.objects.filter(organization=self.organization,
-                                                upstream_id__in=[o.upstream_id for o in new])
-                           .values_list("upstream_id", "pk"))
+            created = dict(
+                model.objects.filter(
+                    organization=self.organization, upstream_id__in=[o.upstream_id for o in new]
+                ).values_list("upstream_id", "pk")
+            )
             for obj in new:
                 obj.pk = created[obj.upstream_id]
         return [(o.pk, o.upstream_id, o.raw) for o in [*new, *changed]]
 
     def vanish_statement(self) -> tuple[str, list]:
-        return (f"UPDATE {self.table} SET vanished_at = %s WHERE organization_id = %s "
-                f"AND vanished_at IS NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM sync_seen s WHERE s.upstream_id = {self.table}.upstream_id)",
-                [timezone.now(), self.organization.pk])
+        return (
+            f"UPDATE {self.table} SET vanished_at = %s WHERE organization_id = %s "
+            f"AND vanished_at IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM sync_seen s WHERE s.upstream_id = {self.table}.upstream_id)",
+            [timezone.now(), self.organization.pk],
+        )
 
     def before_vanish(self, cur) -> None:
         pass
@@ -238,14 +252,22 @@ class PostgresWriter(Writer):
             cur.execute("CREATE TEMP TABLE IF NOT EXISTS sync_seen (upstream_id bigint)")
             cur.execute("TRUNCATE sync_seen")
             cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} AS SELECT {cols} FROM {self.table} WITH NO DATA")
-            cur.execute("SELECT c.reltuples, COALESCE(s.n_live_tup, 0) FROM pg_class c "
-                        "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = %s::regclass",
-                        [self.table])
+            cur.execute(
+                "SELECT c.reltuples, COALESCE(s.n_live_tup, 0) FROM pg_class c "
+                "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = %s::regclass",
+                [self.table],
+            )
             reltuples, live = cur.fetchone()
         # The slice's size as the last successful run left it; rows added to it since.
-        self.slice_rows = (SyncRun.objects.filter(organization=self.organization, resource=self.resource.name,
-                                                  status=SyncRun.Status.SUCCESS)
-                           .order_by("-created_at").values_list("rows_fetched", flat=True).first() or 0)
+        self.slice_rows = (
+            SyncRun.objects.filter(
+                organization=self.organization, resource=self.resource.name, status=SyncRun.Status.SUCCESS
+            )
+            .order_by("-created_at")
+            .values_list("rows_fetched", flat=True)
+            .first()
+            or 0
+        )
         self.added = 0
         if abs(live - max(reltuples, 0)) >= max(self.ANALYZE_MIN_ROWS, reltuples):
             self.analyze()
@@ -284,16 +306,20 @@ class PostgresWriter(Writer):
 
     def existing(self, ids: list[int]) -> dict[int, tuple[str, bool, int]]:
         with connection.cursor() as cur:
-            cur.execute(f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
-                        f"WHERE organization_id = %s AND upstream_id = ANY(%s::bigint[])",
-                        [self.organization.pk, "{" + ",".join(map(str, ids)) + "}"])  # ints: safe literal
+            cur.execute(
+                f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
+                f"WHERE organization_id = %s AND upstream_id = ANY(%s::bigint[])",
+                [self.organization.pk, "{" + ",".join(map(str, ids)) + "}"],
+            )  # ints: safe literal
             return {r[0]: tuple(r[1:]) for r in cur.fetchall()}
 
     def mark_seen(self, ids: list[int]) -> None:
-        with connection.cursor() as cur:
-            with cur.connection.cursor().copy("COPY sync_seen (upstream_id) FROM STDIN") as copy:
-                for i in ids:
-                    copy.write_row((i,))
+        with (
+            connection.cursor() as cur,
+            cur.connection.cursor().copy("COPY sync_seen (upstream_id) FROM STDIN") as copy,
+        ):
+            for i in ids:
+                copy.write_row((i,))
 
     def upsert(self, todo: dict[int, tuple], existing: dict) -> list[tuple[int, int, dict]]:
         now = timezone.now()
@@ -305,7 +331,7 @@ class PostgresWriter(Writer):
             with raw_conn.cursor() as pg:
                 pg.execute(f"TRUNCATE {self.stage}")
                 with pg.copy(f"COPY {self.stage} ({col_list}) FROM STDIN") as copy:
-                    for upstream_id, (text, digest, raw, values) in todo.items():
+                    for upstream_id, (text, digest, _raw, values) in todo.items():
                         copy.write_row((upstream_id, text, digest, *[values[c] for c in self.columns]))
                 pg.execute(
                     f"INSERT INTO {self.table} (organization_id, first_seen_at, changed_at, vanished_at, {col_list}) "
@@ -315,7 +341,8 @@ class PostgresWriter(Writer):
                     f"WHERE {self.table}.content_hash IS DISTINCT FROM EXCLUDED.content_hash "
                     f"OR {self.table}.vanished_at IS NOT NULL "
                     f"RETURNING id, upstream_id",
-                    [self.organization.pk, now, now])
+                    [self.organization.pk, now, now],
+                )
                 returned = pg.fetchall()
         return [(pk, upstream_id, todo[upstream_id][2]) for pk, upstream_id in returned]
 
@@ -334,12 +361,19 @@ def _int(value):
 # -- runs -----------------------------------------------------------------------------------
 def reap_stale_runs(organization, resource_name: str) -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER)
-    return SyncRun.objects.filter(
-        organization=organization, resource=resource_name,
-        status__in=[SyncRun.Status.PENDING, SyncRun.Status.WORKING],
-    ).filter(heartbeat_at__lt=cutoff).update(
-        status=SyncRun.Status.FAILED, finished_at=timezone.now(),
-        error="the worker stopped sending heartbeats (killed or lost); the next run repairs the mirror")
+    return (
+        SyncRun.objects.filter(
+            organization=organization,
+            resource=resource_name,
+            status__in=[SyncRun.Status.PENDING, SyncRun.Status.WORKING],
+        )
+        .filter(heartbeat_at__lt=cutoff)
+        .update(
+            status=SyncRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error="the worker stopped sending heartbeats (killed or lost); the next run repairs the mirror",
+        )
+    )
 
 
 def start_run(organization, resource_name: str, trigger: str) -> SyncRun:
@@ -348,8 +382,14 @@ def start_run(organization, resource_name: str, trigger: str) -> SyncRun:
     now = timezone.now()
     try:
         with transaction.atomic():
-            return SyncRun.objects.create(organization=organization, resource=resource_name, trigger=trigger,
-                                          status=SyncRun.Status.WORKING, started_at=now, heartbeat_at=now)
+            return SyncRun.objects.create(
+                organization=organization,
+                resource=resource_name,
+                trigger=trigger,
+                status=SyncRun.Status.WORKING,
+                started_at=now,
+                heartbeat_at=now,
+            )
     except IntegrityError:
         raise AlreadyRunning(f"a sync of {resource_name} for {organization.slug} is already running") from None
 
@@ -359,9 +399,15 @@ def _safe_error(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}"[:1000]
 
 
-def run_sync(organization, resource_name: str, trigger: str = SyncRun.Trigger.SCHEDULE, *,
-             client: UpstreamClient | None = None, on_page: Callable[[SyncRun], None] | None = None,
-             page_size: int = PAGE_SIZE) -> SyncRun:
+def run_sync(
+    organization,
+    resource_name: str,
+    trigger: str = SyncRun.Trigger.SCHEDULE,
+    *,
+    client: UpstreamClient | None = None,
+    on_page: Callable[[SyncRun], None] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> SyncRun:
     """Run one sync now, in this process. Raises AlreadyRunning when one is active."""
     resource = registry.get(resource_name)
     run = start_run(organization, resource_name, trigger)

@@ -40,8 +40,11 @@ class SyncRun(OrgOwned):
         ordering = ["-created_at"]
         constraints = [
             # At most one active run per organization and resource, across every worker.
-            models.UniqueConstraint(fields=["organization", "resource"], condition=Q(status__in=["pending", "working"]),
-                                    name="one_active_sync_per_resource"),
+            models.UniqueConstraint(
+                fields=["organization", "resource"],
+                condition=Q(status__in=["pending", "working"]),
+                name="one_active_sync_per_resource",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "resource", "-created_at"], name="sync_run_latest")]
 

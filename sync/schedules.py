@@ -14,7 +14,6 @@ from accounts.models import Organization
 
 from . import registry
 
-
 TASK = "sync.sync_resource"
 
 
@@ -52,11 +51,16 @@ def ensure_schedules(organizations=None) -> int:
                 if resource.schedule_seconds not in intervals:
                     every = {"every": resource.schedule_seconds, "period": IntervalSchedule.SECONDS}
                     # first(): the admin may have made a second interval of the same length
-                    intervals[resource.schedule_seconds] = (IntervalSchedule.objects.filter(**every).order_by("pk")
-                                                            .first() or IntervalSchedule.objects.create(**every))
-                PeriodicTask.objects.create(name=name, task=TASK, interval=intervals[resource.schedule_seconds],
-                                            args=json.dumps([org.pk, resource.name, "schedule"]),
-                                            enabled=org.is_active)
+                    intervals[resource.schedule_seconds] = IntervalSchedule.objects.filter(**every).order_by(
+                        "pk"
+                    ).first() or IntervalSchedule.objects.create(**every)
+                PeriodicTask.objects.create(
+                    name=name,
+                    task=TASK,
+                    interval=intervals[resource.schedule_seconds],
+                    args=json.dumps([org.pk, resource.name, "schedule"]),
+                    enabled=org.is_active,
+                )
                 created += 1
             elif task.enabled != org.is_active or task.name != name:
                 task.enabled, task.name = org.is_active, name

@@ -57,5 +57,9 @@ def prune_runs(batch: int = 5000) -> int:
         return runs.values("organization", "resource").annotate(m=Max("pk")).values_list("m", flat=True)
 
     keep = {*latest(SyncRun.objects.all()), *latest(SyncRun.objects.filter(status=SyncRun.Status.SUCCESS))}
-    return delete_in_batches(SyncRun.objects.filter(
-        created_at__lt=cutoff, status__in=[SyncRun.Status.SUCCESS, SyncRun.Status.FAILED]).exclude(pk__in=keep), batch)
+    return delete_in_batches(
+        SyncRun.objects.filter(
+            created_at__lt=cutoff, status__in=[SyncRun.Status.SUCCESS, SyncRun.Status.FAILED]
+        ).exclude(pk__in=keep),
+        batch,
+    )

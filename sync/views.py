@@ -26,26 +26,35 @@ def freshness_rows(request):
     for resource in registry.REGISTRY.values():
         mine = runs.filter(resource=resource.name)
         last = mine.first()
-        success = last if last and last.status == SyncRun.Status.SUCCESS else (
-            mine.filter(status=SyncRun.Status.SUCCESS).first())
+        success = (
+            last
+            if last and last.status == SyncRun.Status.SUCCESS
+            else (mine.filter(status=SyncRun.Status.SUCCESS).first())
+        )
         finished = success.finished_at if success else None
-        rows.append({
-            "resource": resource,
-            "last": last,
-            "success": success,
-            "finished": finished,
-            "stale": finished is None or (now - finished).total_seconds() > 3 * resource.schedule_seconds,
-            "count": success.rows_fetched if success else None,
-        })
+        rows.append(
+            {
+                "resource": resource,
+                "last": last,
+                "success": success,
+                "finished": finished,
+                "stale": finished is None or (now - finished).total_seconds() > 3 * resource.schedule_seconds,
+                "count": success.rows_fetched if success else None,
+            }
+        )
     return rows
 
 
 @member_required()
 def freshness(request):
-    return render(request, "sync/freshness.html", {
-        "rows": freshness_rows(request),
-        "can_sync": request.membership.has_role(Role.MANAGER),
-    })
+    return render(
+        request,
+        "sync/freshness.html",
+        {
+            "rows": freshness_rows(request),
+            "can_sync": request.membership.has_role(Role.MANAGER),
+        },
+    )
 
 
 @member_required(Role.MANAGER)

@@ -13,4 +13,3 @@ class UpstreamCallAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in UpstreamCall._meta.fields]
     list_select_related = ["organization"]
-

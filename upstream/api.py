@@ -6,7 +6,7 @@ idempotency key so a lost answer can be retried safely.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .client import Page, UpstreamClient
 from .records import (
@@ -42,9 +42,18 @@ COLLECTION_PATHS = {
 }
 AUTOMATION_TASKS_REPORT = "/v2/automation_tasks/details.csv"
 RECORDS = {
-    "countries": Country, "ship_methods": ShipMethod, "items": Item, "customer_catalog_items": CustomerCatalogItem,
-    "inventories": Inventory, "invoices": Invoice, "orders": Order, "rmas": RmaSummary, "open_rmas": RmaSummary,
-    "closed_rmas": RmaSummary, "automation_queues": AutomationQueue, "automation_task_types": AutomationTaskType,
+    "countries": Country,
+    "ship_methods": ShipMethod,
+    "items": Item,
+    "customer_catalog_items": CustomerCatalogItem,
+    "inventories": Inventory,
+    "invoices": Invoice,
+    "orders": Order,
+    "rmas": RmaSummary,
+    "open_rmas": RmaSummary,
+    "closed_rmas": RmaSummary,
+    "automation_queues": AutomationQueue,
+    "automation_task_types": AutomationTaskType,
     "serial_data": SerialDatum,
 }
 

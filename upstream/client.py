@@ -29,17 +29,17 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
 import requests
 from django.conf import settings
-from django.db import connections, router
-from django.db import transaction
+from django.db import connections, router, transaction
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from . import signing
@@ -165,10 +165,18 @@ def _lines(response: requests.Response, chunk_size: int = 65536) -> Iterator[str
 
 
 class UpstreamClient:
-    def __init__(self, organization, *, session: requests.Session | None = None, max_attempts: int | None = None,
-                 connect_timeout: float | None = None, read_timeout: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep, log_calls: bool = True,
-                 rng: random.Random | None = None):
+    def __init__(
+        self,
+        organization,
+        *,
+        session: requests.Session | None = None,
+        max_attempts: int | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        log_calls: bool = True,
+        rng: random.Random | None = None,
+    ):
         self.organization = organization
         self.base_url = organization.upstream_base_url.rstrip("/")
         self.token = organization.upstream_token
@@ -176,8 +184,10 @@ class UpstreamClient:
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.max_attempts = max(1, max_attempts or settings.UPSTREAM_MAX_ATTEMPTS)
-        self.timeout = (connect_timeout or settings.UPSTREAM_CONNECT_TIMEOUT,
-                        read_timeout or settings.UPSTREAM_READ_TIMEOUT)
+        self.timeout = (
+            connect_timeout or settings.UPSTREAM_CONNECT_TIMEOUT,
+            read_timeout or settings.UPSTREAM_READ_TIMEOUT,
+        )
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.log_calls = log_calls
@@ -208,15 +218,32 @@ class UpstreamClient:
         return delay
 
     # -- the one request path -------------------------------------------------------------
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-                body: bytes | None = None, idempotency_key: str | None = None, json_body: Any = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        body: bytes | None = None,
+        idempotency_key: str | None = None,
+        json_body: Any = None,
+    ) -> Response:
         """Send one signed request (with retries); `json` is serialized once, or pass `body` bytes."""
-        raw = self._send(method, path, params=params, json=json if json is not None else json_body, body=body,
-                         idempotency_key=idempotency_key, stream=False)
+        raw = self._send(
+            method,
+            path,
+            params=params,
+            json=json if json is not None else json_body,
+            body=body,
+            idempotency_key=idempotency_key,
+            stream=False,
+        )
         return Response(raw.status_code, self._decode(raw), dict(raw.headers))
 
-    def _send(self, method, path, *, params=None, json=None, body=None, idempotency_key=None,
-              stream=False) -> requests.Response:
+    def _send(
+        self, method, path, *, params=None, json=None, body=None, idempotency_key=None, stream=False
+    ) -> requests.Response:
         method = method.upper()
         if idempotency_key and len(idempotency_key) > 255:
             raise ValueError("an Idempotency-Key has at most 255 characters")
@@ -263,12 +290,20 @@ class UpstreamClient:
                 # (TransientError.retry_after says when).
                 raise error
             delay = self.backoff(attempt, error.retry_after)
-            log.info("upstream %s %s: %s; retrying in %.2fs (attempt %s of %s)", method, target, error, delay,
-                     attempt + 1, self.max_attempts)
+            log.info(
+                "upstream %s %s: %s; retrying in %.2fs (attempt %s of %s)",
+                method,
+                target,
+                error,
+                delay,
+                attempt + 1,
+                self.max_attempts,
+            )
             self.sleep(delay)
 
-    def _transmit(self, method: str, url: str, target: str, body: bytes | None, idempotency_key: str | None,
-                  stream: bool) -> requests.Response:
+    def _transmit(
+        self, method: str, url: str, target: str, body: bytes | None, idempotency_key: str | None, stream: bool
+    ) -> requests.Response:
         """One attempt, signed afresh (new date) over the same target and body bytes."""
         headers = signing.signed_headers(self.token, self.__secret, method, target, body)
         if body is not None:
@@ -280,8 +315,9 @@ class UpstreamClient:
         if self._environment is None:  # proxies/verify/cert from the environment: read once, not per call
             self._environment = self.session.merge_environment_settings(self.base_url + "/", {}, None, None, None)
             self._environment.pop("stream", None)
-        return self.session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=stream,
-                                 **self._environment)
+        return self.session.send(
+            prepared, timeout=self.timeout, allow_redirects=False, stream=stream, **self._environment
+        )
 
     @staticmethod
     def _decode(response: requests.Response) -> Any:
@@ -318,19 +354,28 @@ class UpstreamClient:
             return self._scrub(_message(data, default), response)
 
         if status == 429:
-            raise TransientError("rate limited", status=status, body=data,
-                                 retry_after=_retry_after(response.headers.get("Retry-After")))
+            raise TransientError(
+                "rate limited", status=status, body=data, retry_after=_retry_after(response.headers.get("Retry-After"))
+            )
         if status >= 500:
-            raise TransientError(message("upstream server error"), status=status, body=data,
-                                 retry_after=_retry_after(response.headers.get("Retry-After")))
+            raise TransientError(
+                message("upstream server error"),
+                status=status,
+                body=data,
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+            )
         if status == 422:
-            raise ValidationFailed(message("the upstream refused the data"), body=data,
-                                   field_errors=_field_errors(data))
+            raise ValidationFailed(
+                message("the upstream refused the data"), body=data, field_errors=_field_errors(data)
+            )
         if status == 409:
             existing = data.get("existing") if isinstance(data, dict) else None
-            raise Conflict(message("the object exists already"), body=data,
-                           existing=existing if isinstance(existing, dict) else None,
-                           field_errors=_field_errors(data))
+            raise Conflict(
+                message("the object exists already"),
+                body=data,
+                existing=existing if isinstance(existing, dict) else None,
+                field_errors=_field_errors(data),
+            )
         if status in (401, 403):
             raise AuthFailed(message("authentication refused"), status=status, body=data)
         if status == 404:
@@ -341,8 +386,9 @@ class UpstreamClient:
     def _log(self, method, target, status, started, attempt, error, idempotency_key) -> None:
         duration_ms = int((time.monotonic() - started) * 1000)
         if error:
-            log.warning("upstream %s %s -> %s in %sms (attempt %s): %s", method, target, status, duration_ms,
-                        attempt, error)
+            log.warning(
+                "upstream %s %s -> %s in %sms (attempt %s): %s", method, target, status, duration_ms, attempt, error
+            )
         else:
             log.debug("upstream %s %s -> %s in %sms (attempt %s)", method, target, status, duration_ms, attempt)
         if not self.log_calls:
@@ -350,8 +396,13 @@ class UpstreamClient:
         from .models import UpstreamCall
 
         call = UpstreamCall(
-            organization_id=getattr(self.organization, "pk", None), method=method, path=target[:500],
-            status=status, duration_ms=duration_ms, attempt=attempt, error=(error or "")[:500],
+            organization_id=getattr(self.organization, "pk", None),
+            method=method,
+            path=target[:500],
+            status=status,
+            duration_ms=duration_ms,
+            attempt=attempt,
+            error=(error or "")[:500],
             idempotency_key=(idempotency_key or "")[:255],
         )
         with self._deferred_lock:
@@ -384,8 +435,9 @@ class UpstreamClient:
     def put(self, path: str, payload: Any, *, idempotency_key: str | None = None) -> Any:
         return self.request("PUT", path, json=payload, idempotency_key=idempotency_key).data
 
-    def paginate(self, path: str, *, page_size: int = 1000, params: Mapping[str, Any] | None = None,
-                 start_offset: int = 0) -> Iterator[Page]:
+    def paginate(
+        self, path: str, *, page_size: int = 1000, params: Mapping[str, Any] | None = None, start_offset: int = 0
+    ) -> Iterator[Page]:
         """Pages of a collection by offset/limit, fetched lazily: one page in memory at a time.
 
         Stops at an empty page or once the offset reaches the total, re-read from every page
@@ -399,8 +451,12 @@ class UpstreamClient:
                 raise UpstreamError(f"unexpected answer for {path}: not a collection envelope")
             results = data["results"]
             total = _int_or_none(data.get("total_results"))
-            yield Page(offset=offset, count=len(results), total=total if total is not None else offset + len(results),
-                       results=results)
+            yield Page(
+                offset=offset,
+                count=len(results),
+                total=total if total is not None else offset + len(results),
+                results=results,
+            )
             offset += len(results)
             if not results:
                 return

@@ -23,8 +23,9 @@ class TransientError(UpstreamError):
 
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None, body: object = None,
-                 retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, body: object = None, retry_after: float | None = None
+    ):
         super().__init__(message, status=status, body=body)
         self.retry_after = retry_after
 
@@ -32,8 +33,14 @@ class TransientError(UpstreamError):
 class ValidationFailed(UpstreamError):
     """422: the upstream refused the payload; `field_errors` maps dotted paths to messages."""
 
-    def __init__(self, message: str, *, status: int | None = 422, body: object = None,
-                 field_errors: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 422,
+        body: object = None,
+        field_errors: dict[str, list[str]] | None = None,
+    ):
         super().__init__(message, status=status, body=body)
         self.field_errors = field_errors or {}
 
@@ -41,8 +48,15 @@ class ValidationFailed(UpstreamError):
 class Conflict(UpstreamError):
     """409: the object exists already; `existing` is the upstream's copy of it."""
 
-    def __init__(self, message: str, *, status: int | None = 409, body: object = None,
-                 existing: dict | None = None, field_errors: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 409,
+        body: object = None,
+        existing: dict | None = None,
+        field_errors: dict[str, list[str]] | None = None,
+    ):
         super().__init__(message, status=status, body=body)
         self.existing = existing or {}
         self.field_errors = field_errors or {}

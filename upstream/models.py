@@ -4,8 +4,9 @@ from django.db import models
 
 
 class UpstreamCall(models.Model):
-    organization = models.ForeignKey("accounts.Organization", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     method = models.CharField(max_length=6)
     path = models.CharField(max_length=500, help_text="path and query string as sent")
     status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="empty when no answer came")

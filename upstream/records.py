@@ -10,7 +10,7 @@ names in any letter case.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -58,7 +58,7 @@ def to_datetime(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def to_date(value: Any) -> date | None:
@@ -102,9 +102,14 @@ class Country(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> Country:
-        return cls.parse(p, id=to_int(p.get("id")), iso_code=to_str(p.get("iso_code")).upper(),
-                         name=to_str(p.get("name")), created_at=to_datetime(p.get("created_at")),
-                         updated_at=to_datetime(p.get("updated_at")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            iso_code=to_str(p.get("iso_code")).upper(),
+            name=to_str(p.get("name")),
+            created_at=to_datetime(p.get("created_at")),
+            updated_at=to_datetime(p.get("updated_at")),
+        )
 
 
 @dataclass(slots=True)
@@ -116,8 +121,13 @@ class ShipMethod(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> ShipMethod:
-        return cls.parse(p, id=to_int(p.get("id")), name=to_str(p.get("name")),
-                         description=to_str(p.get("description")), carrier=to_str(p.get("carrier")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            name=to_str(p.get("name")),
+            description=to_str(p.get("description")),
+            carrier=to_str(p.get("carrier")),
+        )
 
 
 @dataclass(slots=True)
@@ -139,14 +149,23 @@ class Item(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> Item:
-        return cls.parse(p, id=to_int(p.get("id")), name=to_str(p.get("name")),
-                         description=to_str(p.get("description")), item_category_id=to_int(p.get("item_category_id")),
-                         stocked=to_bool(p.get("stocked")), serialized=to_bool(p.get("serialized")),
-                         weight=to_decimal(p.get("weight")), manufacturer_sku=to_str(p.get("manufacturer_sku")),
-                         owner_id=to_int(p.get("owner_id")),
-                         manufacturer_id=to_int(p.get("manufacturer_id")),
-                         purchasing_group_id=to_int(p.get("purchasing_group_id")), archived_at=to_datetime(p.get("archived_at")),
-                         created_at=to_datetime(p.get("created_at")), updated_at=to_datetime(p.get("updated_at")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            name=to_str(p.get("name")),
+            description=to_str(p.get("description")),
+            item_category_id=to_int(p.get("item_category_id")),
+            stocked=to_bool(p.get("stocked")),
+            serialized=to_bool(p.get("serialized")),
+            weight=to_decimal(p.get("weight")),
+            manufacturer_sku=to_str(p.get("manufacturer_sku")),
+            owner_id=to_int(p.get("owner_id")),
+            manufacturer_id=to_int(p.get("manufacturer_id")),
+            purchasing_group_id=to_int(p.get("purchasing_group_id")),
+            archived_at=to_datetime(p.get("archived_at")),
+            created_at=to_datetime(p.get("created_at")),
+            updated_at=to_datetime(p.get("updated_at")),
+        )
 
 
 @dataclass(slots=True)
@@ -158,8 +177,13 @@ class CustomerCatalogItem(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> CustomerCatalogItem:
-        return cls.parse(p, id=to_int(p.get("id")), customer_sku=to_str(p.get("customer_sku")),
-                         price=to_decimal(p.get("price")), item_id=to_int(p.get("item_id")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            customer_sku=to_str(p.get("customer_sku")),
+            price=to_decimal(p.get("price")),
+            item_id=to_int(p.get("item_id")),
+        )
 
 
 @dataclass(slots=True)
@@ -181,13 +205,22 @@ class Inventory(Record):
     @classmethod
     def from_api(cls, p: dict) -> Inventory:
         d = to_decimal
-        return cls.parse(p, id=to_int(p.get("id")), item_id=to_int(p.get("item_id")),
-                         inventory_location_id=to_int(p.get("inventory_location_id")),
-                         quantity_on_hand=d(p.get("quantity_on_hand")), quantity_allocated=d(p.get("quantity_allocated")),
-                         quantity_on_order=d(p.get("quantity_on_order")), average_cost=d(p.get("average_cost")),
-                         last_cost=d(p.get("last_cost")), reorder_level=d(p.get("reorder_level")),
-                         order_up_to_level=d(p.get("order_up_to_level")), lead_time=to_int(p.get("lead_time")),
-                         created_at=to_datetime(p.get("created_at")), updated_at=to_datetime(p.get("updated_at")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            item_id=to_int(p.get("item_id")),
+            inventory_location_id=to_int(p.get("inventory_location_id")),
+            quantity_on_hand=d(p.get("quantity_on_hand")),
+            quantity_allocated=d(p.get("quantity_allocated")),
+            quantity_on_order=d(p.get("quantity_on_order")),
+            average_cost=d(p.get("average_cost")),
+            last_cost=d(p.get("last_cost")),
+            reorder_level=d(p.get("reorder_level")),
+            order_up_to_level=d(p.get("order_up_to_level")),
+            lead_time=to_int(p.get("lead_time")),
+            created_at=to_datetime(p.get("created_at")),
+            updated_at=to_datetime(p.get("updated_at")),
+        )
 
 
 @dataclass(slots=True)
@@ -201,9 +234,15 @@ class Invoice(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> Invoice:
-        return cls.parse(p, id=to_int(p.get("id")), order_id=to_int(p.get("order_id")),
-                         billed_at=to_datetime(p.get("billed_at")), total=to_decimal(p.get("total")),
-                         created_at=to_datetime(p.get("created_at")), updated_at=to_datetime(p.get("updated_at")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            order_id=to_int(p.get("order_id")),
+            billed_at=to_datetime(p.get("billed_at")),
+            total=to_decimal(p.get("total")),
+            created_at=to_datetime(p.get("created_at")),
+            updated_at=to_datetime(p.get("updated_at")),
+        )
 
 
 @dataclass(slots=True)
@@ -223,8 +262,21 @@ class OrderParty(Record):
     @classmethod
     def from_api(cls, p: dict | None) -> OrderParty:
         p = p or {}
-        values = {f: to_str(p.get(f)) for f in ("name", "company", "email", "phone", "address_1", "address_2",
-                                                 "address_3", "city", "state", "zip")}
+        values = {
+            f: to_str(p.get(f))
+            for f in (
+                "name",
+                "company",
+                "email",
+                "phone",
+                "address_1",
+                "address_2",
+                "address_3",
+                "city",
+                "state",
+                "zip",
+            )
+        }
         return cls.parse(p, country=to_str(p.get("country")).upper(), **values)
 
 
@@ -237,9 +289,13 @@ class OrderLine(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> OrderLine:
-        return cls.parse(p, product_code=to_str(p.get("product_code")), quantity=to_int(p.get("quantity")),
-                         customs_declared_value=to_decimal(p.get("customs_declared_value")),
-                         serial_numbers=[to_str(s) for s in (p.get("serial_numbers") or [])])
+        return cls.parse(
+            p,
+            product_code=to_str(p.get("product_code")),
+            quantity=to_int(p.get("quantity")),
+            customs_declared_value=to_decimal(p.get("customs_declared_value")),
+            serial_numbers=[to_str(s) for s in (p.get("serial_numbers") or [])],
+        )
 
 
 @dataclass(slots=True)
@@ -298,22 +354,32 @@ class Order(Record):
     @classmethod
     def from_api(cls, p: dict) -> Order:
         return cls.parse(
-            p, id=to_int(p.get("id")), organization_id=to_int(p.get("organization_id")),
-            purchase_order=to_str(p.get("purchase_order")), customer_order=to_str(p.get("customer_order")),
-            ship_method_id=to_int(p.get("ship_method_id")), ship_method=to_str(p.get("ship_method")),
-            ship_account=to_str(p.get("ship_account")), notes=to_str(p.get("notes")),
+            p,
+            id=to_int(p.get("id")),
+            organization_id=to_int(p.get("organization_id")),
+            purchase_order=to_str(p.get("purchase_order")),
+            customer_order=to_str(p.get("customer_order")),
+            ship_method_id=to_int(p.get("ship_method_id")),
+            ship_method=to_str(p.get("ship_method")),
+            ship_account=to_str(p.get("ship_account")),
+            notes=to_str(p.get("notes")),
             customer_rma_case=to_str(p.get("customer_rma_case")),
-            duties_and_taxes_account=to_str(p.get("duties_and_taxes_account")), status=order_status(p.get("status")),
+            duties_and_taxes_account=to_str(p.get("duties_and_taxes_account")),
+            status=order_status(p.get("status")),
             recipient=OrderParty.from_api(p.get("recipient")),
             importer_of_record=OrderParty.from_api(p.get("importer_of_record")),
-            lines=[OrderLine.from_api(l) for l in p.get("lines") or []],
+            lines=[OrderLine.from_api(ln) for ln in p.get("lines") or []],
             tracking_numbers=[TrackingNumber.from_api(t) for t in p.get("tracking_numbers") or []],
             invoices=[InvoiceRef.from_api(i) for i in p.get("invoices") or []],
-            end_user_po=to_str(p.get("end_user_po")), end_user_name=to_str(p.get("end_user_name")),
-            end_user_order_dt=to_datetime(p.get("end_user_order_dt")), promise_date=to_date(p.get("promise_date")),
-            customer_data=to_str(p.get("customer_data")), recipient_id=to_int(p.get("recipient_id")),
+            end_user_po=to_str(p.get("end_user_po")),
+            end_user_name=to_str(p.get("end_user_name")),
+            end_user_order_dt=to_datetime(p.get("end_user_order_dt")),
+            promise_date=to_date(p.get("promise_date")),
+            customer_data=to_str(p.get("customer_data")),
+            recipient_id=to_int(p.get("recipient_id")),
             importer_of_record_id=to_int(p.get("importer_of_record_id")),
-            created_at=to_datetime(p.get("created_at")), updated_at=to_datetime(p.get("updated_at")),
+            created_at=to_datetime(p.get("created_at")),
+            updated_at=to_datetime(p.get("updated_at")),
         )
 
 
@@ -338,8 +404,13 @@ class RmaItem(Record):
     @classmethod
     def from_api(cls, p: dict | None) -> RmaItem:
         p = p or {}
-        return cls.parse(p, id=to_int(p.get("id")), name=to_str(p.get("name")),
-                         description=to_str(p.get("description")), category=Category.from_api(p.get("category")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            name=to_str(p.get("name")),
+            description=to_str(p.get("description")),
+            category=Category.from_api(p.get("category")),
+        )
 
 
 @dataclass(slots=True)
@@ -351,8 +422,13 @@ class Note(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> Note:
-        return cls.parse(p, id=to_int(p.get("id")), message=to_str(p.get("message")),
-                         created_at=to_datetime(p.get("created_at")), updated_at=to_datetime(p.get("updated_at")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            message=to_str(p.get("message")),
+            created_at=to_datetime(p.get("created_at")),
+            updated_at=to_datetime(p.get("updated_at")),
+        )
 
 
 @dataclass(slots=True)
@@ -392,13 +468,19 @@ class RmaSummary(Record):
 
     @classmethod
     def values(cls, p: dict) -> dict:
-        return dict(id=to_int(p.get("id")), subject=to_str(p.get("subject")),
-                    organization_id=to_int(p.get("organization_id")), order_id=to_int(p.get("order_id")),
-                    repair_order_id=to_int(p.get("repair_order_id")),
-                    replacement_order_id=to_int(p.get("replacement_order_id")),
-                    manufacturer_serial=to_str(p.get("manufacturer_serial")), start_date=to_date(p.get("start_date")),
-                    closed_date=to_date(p.get("closed_date")), item=RmaItem.from_api(p.get("item")),
-                    status=RmaStatus.from_api(p.get("status")))
+        return dict(
+            id=to_int(p.get("id")),
+            subject=to_str(p.get("subject")),
+            organization_id=to_int(p.get("organization_id")),
+            order_id=to_int(p.get("order_id")),
+            repair_order_id=to_int(p.get("repair_order_id")),
+            replacement_order_id=to_int(p.get("replacement_order_id")),
+            manufacturer_serial=to_str(p.get("manufacturer_serial")),
+            start_date=to_date(p.get("start_date")),
+            closed_date=to_date(p.get("closed_date")),
+            item=RmaItem.from_api(p.get("item")),
+            status=RmaStatus.from_api(p.get("status")),
+        )
 
     @classmethod
     def from_api(cls, p: dict) -> RmaSummary:
@@ -426,10 +508,14 @@ class RmaDetail(RmaSummary):
 
     @classmethod
     def from_api(cls, p: dict) -> RmaDetail:
-        return cls.parse(p, **cls.values(p), lines=[RmaLine.from_api(l) for l in p.get("lines") or []],
-                         problems=[Note.from_api(n) for n in p.get("problems") or []],
-                         troubleshootings=[Note.from_api(n) for n in p.get("troubleshootings") or []],
-                         results=[Note.from_api(n) for n in p.get("results") or []])
+        return cls.parse(
+            p,
+            **cls.values(p),
+            lines=[RmaLine.from_api(ln) for ln in p.get("lines") or []],
+            problems=[Note.from_api(n) for n in p.get("problems") or []],
+            troubleshootings=[Note.from_api(n) for n in p.get("troubleshootings") or []],
+            results=[Note.from_api(n) for n in p.get("results") or []],
+        )
 
 
 @dataclass(slots=True)
@@ -442,9 +528,14 @@ class AutomationQueue(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> AutomationQueue:
-        return cls.parse(p, id=to_int(p.get("id")), serial_id=to_int(p.get("serial_id")),
-                         work_order_id=to_int(p.get("work_order_id")), finished=to_bool(p.get("finished")),
-                         ip_address=to_str(p.get("ip_address")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            serial_id=to_int(p.get("serial_id")),
+            work_order_id=to_int(p.get("work_order_id")),
+            finished=to_bool(p.get("finished")),
+            ip_address=to_str(p.get("ip_address")),
+        )
 
 
 @dataclass(slots=True)
@@ -455,8 +546,9 @@ class AutomationTaskType(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> AutomationTaskType:
-        return cls.parse(p, id=to_int(p.get("id")), name=to_str(p.get("name")),
-                         description=to_str(p.get("description")))
+        return cls.parse(
+            p, id=to_int(p.get("id")), name=to_str(p.get("name")), description=to_str(p.get("description"))
+        )
 
 
 @dataclass(slots=True)
@@ -479,13 +571,23 @@ class AutomationTask(Record):
     @classmethod
     def from_api(cls, p: dict) -> AutomationTask:
         i = to_int
-        return cls.parse(p, id=i(p.get("id")), automation_queue_id=i(p.get("automation_queue_id")),
-                         automation_task_type_id=i(p.get("automation_task_type_id")), sequence=i(p.get("sequence")),
-                         started_at=to_datetime(p.get("started_at")), completed_at=to_datetime(p.get("completed_at")),
-                         failed=to_bool(p.get("failed")), message=to_str(p.get("message")),
-                         assignee_id=i(p.get("assignee_id")), assignee_name=to_str(p.get("assignee_name")),
-                         work_order_id=i(p.get("work_order_id")), serial_id=i(p.get("serial_id")),
-                         item_id=i(p.get("item_id")), manufacturer_serial=to_str(p.get("manufacturer_serial")))
+        return cls.parse(
+            p,
+            id=i(p.get("id")),
+            automation_queue_id=i(p.get("automation_queue_id")),
+            automation_task_type_id=i(p.get("automation_task_type_id")),
+            sequence=i(p.get("sequence")),
+            started_at=to_datetime(p.get("started_at")),
+            completed_at=to_datetime(p.get("completed_at")),
+            failed=to_bool(p.get("failed")),
+            message=to_str(p.get("message")),
+            assignee_id=i(p.get("assignee_id")),
+            assignee_name=to_str(p.get("assignee_name")),
+            work_order_id=i(p.get("work_order_id")),
+            serial_id=i(p.get("serial_id")),
+            item_id=i(p.get("item_id")),
+            manufacturer_serial=to_str(p.get("manufacturer_serial")),
+        )
 
 
 @dataclass(slots=True)
@@ -498,6 +600,11 @@ class SerialDatum(Record):
 
     @classmethod
     def from_api(cls, p: dict) -> SerialDatum:
-        return cls.parse(p, id=to_int(p.get("id")), manufacturer_serial=to_str(p.get("manufacturer_serial")),
-                         serial_data_type_id=to_int(p.get("serial_data_type_id")), metadata=to_str(p.get("metadata")),
-                         value=to_str(p.get("value")))
+        return cls.parse(
+            p,
+            id=to_int(p.get("id")),
+            manufacturer_serial=to_str(p.get("manufacturer_serial")),
+            serial_data_type_id=to_int(p.get("serial_data_type_id")),
+            metadata=to_str(p.get("metadata")),
+            value=to_str(p.get("value")),
+        )

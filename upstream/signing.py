@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 TOKEN_HEADER = "X-MBX-Token"
 DATE_HEADER = "X-MBX-Date"
@@ -33,11 +33,12 @@ def sign(secret: str, method: str, path_with_query: str, body: bytes | None, dat
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
-def signed_headers(token: str, secret: str, method: str, path_with_query: str, body: bytes | None,
-                   date: str | None = None) -> dict[str, str]:
+def signed_headers(
+    token: str, secret: str, method: str, path_with_query: str, body: bytes | None, date: str | None = None
+) -> dict[str, str]:
     date = date or now_iso()
     return {
         TOKEN_HEADER: token,
@@ -61,12 +62,21 @@ def date_within_window(date: str, *, now: datetime | None = None, window: int = 
     parsed = parse_date(date)
     if parsed is None:
         return False
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return abs((now - parsed).total_seconds()) <= window
 
 
-def verify(secret: str, method: str, path_with_query: str, body: bytes | None, date: str, signature: str,
-           *, now: datetime | None = None, window: int = DEFAULT_WINDOW) -> bool:
+def verify(
+    secret: str,
+    method: str,
+    path_with_query: str,
+    body: bytes | None,
+    date: str,
+    signature: str,
+    *,
+    now: datetime | None = None,
+    window: int = DEFAULT_WINDOW,
+) -> bool:
     """True when the signature matches (constant-time) and the date is inside the window."""
     if not (secret and date and signature):
         return False

@@ -9,8 +9,17 @@ from .models import WebhookDelivery
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     deletable = False  # the upstream's word on an order, kept as received
-    list_display = ["id", "organization", "received_at", "order_upstream_id", "order_status", "order_updated_at",
-                    "status", "outcome", "attempts"]
+    list_display = [
+        "id",
+        "organization",
+        "received_at",
+        "order_upstream_id",
+        "order_status",
+        "order_updated_at",
+        "status",
+        "outcome",
+        "attempts",
+    ]
     list_filter = ["status", "outcome", "order_status", "organization", "received_at"]
     search_fields = ["=order_upstream_id", "error", "body"]
     list_select_related = ["organization"]

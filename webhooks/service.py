@@ -55,12 +55,16 @@ def store(organization, request) -> WebhookDelivery:
         if not isinstance(payload, dict):
             raise ValueError("not a JSON object")
     except ValueError as exc:
-        return WebhookDelivery.objects.create(**fields, status=WebhookDelivery.Status.FAILED,
-                                              error=f"the body is not a JSON order object: {exc}")
+        return WebhookDelivery.objects.create(
+            **fields, status=WebhookDelivery.Status.FAILED, error=f"the body is not a JSON order object: {exc}"
+        )
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
-            **fields, order_upstream_id=to_int(payload.get("id")), order_status=order_status(payload.get("status")),
-            order_updated_at=to_datetime(payload.get("updated_at")))
+            **fields,
+            order_upstream_id=to_int(payload.get("id")),
+            order_status=order_status(payload.get("status")),
+            order_updated_at=to_datetime(payload.get("updated_at")),
+        )
         transaction.on_commit(lambda: dispatch(delivery.pk))
     return delivery
 
@@ -76,12 +80,19 @@ def process(delivery_id: int, *, force: bool = False) -> str | None:
     from orders.mirror_apply import Outcome, apply_order_payload
 
     with transaction.atomic():
-        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",)).select_related("organization")
-                    .filter(pk=delivery_id).first())
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("organization")
+            .filter(pk=delivery_id)
+            .first()
+        )
         if delivery is None:
             return None
-        wanted = (WebhookDelivery.Status.RECEIVED, WebhookDelivery.Status.FAILED) if force \
+        wanted = (
+            (WebhookDelivery.Status.RECEIVED, WebhookDelivery.Status.FAILED)
+            if force
             else (WebhookDelivery.Status.RECEIVED,)
+        )
         if delivery.status not in wanted:
             return None
         delivery.attempts += 1
@@ -96,8 +107,7 @@ def process(delivery_id: int, *, force: bool = False) -> str | None:
         else:
             delivery.outcome = applied.outcome
             delivery.error = ""
-            delivery.status = (WebhookDelivery.Status.PROCESSED if applied.changed
-                               else WebhookDelivery.Status.IGNORED)
+            delivery.status = WebhookDelivery.Status.PROCESSED if applied.changed else WebhookDelivery.Status.IGNORED
             if applied.outcome == Outcome.STALE:
                 delivery.error = "older than the stored state (updated_at); nothing changed"
             elif applied.outcome == Outcome.DUPLICATE:
@@ -119,8 +129,11 @@ def reprocess(queryset) -> int:
 def redrive(stuck_after: float = STUCK_AFTER, limit: int = 500) -> int:
     """Re-enqueue deliveries stuck in "received" (their task was lost)."""
     cutoff = timezone.now() - timedelta(seconds=stuck_after)
-    ids = list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED, received_at__lt=cutoff)
-               .order_by("received_at").values_list("pk", flat=True)[:limit])
+    ids = list(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     for pk in ids:
         dispatch(pk)
     return len(ids)

@@ -20,8 +20,9 @@ def order_update(request):
         organization = service.authenticate(request)
     except service.Refused as exc:
         token = request.headers.get("X-MBX-Token", "")
-        log.warning("order-update webhook refused from %s (token %s…): %s", request.META.get("REMOTE_ADDR"),
-                    token[:4], exc)
+        log.warning(
+            "order-update webhook refused from %s (token %s…): %s", request.META.get("REMOTE_ADDR"), token[:4], exc
+        )
         return JsonResponse({"error": str(exc)}, status=401)
     delivery = service.store(organization, request)
     if delivery.status == delivery.Status.FAILED:

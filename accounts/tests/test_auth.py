@@ -67,7 +67,9 @@ def test_password_reset_sends_a_working_link(client, alice):
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     page = client.get(link, follow=True)
     assert b"Set a new password" in page.content
-    done = client.post(page.redirect_chain[-1][0], {"new_password1": "R3set-pass-abc", "new_password2": "R3set-pass-abc"})
+    done = client.post(
+        page.redirect_chain[-1][0], {"new_password1": "R3set-pass-abc", "new_password2": "R3set-pass-abc"}
+    )
     assert done.status_code == 302
     alice.refresh_from_db()
     assert alice.check_password("R3set-pass-abc")

@@ -12,8 +12,9 @@ from conftest import make_org
 def test_addorg_takes_the_secret_from_the_environment(db, monkeypatch):
     monkeypatch.setenv("UPSTREAM_SECRET", "env-secret")
     out = io.StringIO()
-    call_command("addorg", "acme", name="Acme", base_url="https://api.example.com/", token="tok",
-                 upstream_org_id=42, stdout=out)
+    call_command(
+        "addorg", "acme", name="Acme", base_url="https://api.example.com/", token="tok", upstream_org_id=42, stdout=out
+    )
     org = Organization.objects.get(slug="acme")
     assert org.get_upstream_secret() == "env-secret"
     assert org.upstream_base_url == "https://api.example.com"
@@ -23,8 +24,9 @@ def test_addorg_takes_the_secret_from_the_environment(db, monkeypatch):
 
 def test_addorg_has_no_secret_argument(db):
     with pytest.raises(CommandError, match="unrecognized arguments"):
-        call_command("addorg", "acme", "--name", "Acme", "--base-url", "https://x.example", "--token", "t",
-                     "--secret", "s")
+        call_command(
+            "addorg", "acme", "--name", "Acme", "--base-url", "https://x.example", "--token", "t", "--secret", "s"
+        )
 
 
 def test_addorg_without_secret_and_without_terminal_fails_clearly(db, monkeypatch):

@@ -7,8 +7,9 @@ from conftest import make_member
 
 
 def test_manager_adds_a_new_member_who_gets_a_set_password_link(client_alice, org_a):
-    response = client_alice.post("/accounts/members/", {"username": "erin", "email": "erin@example.com",
-                                                         "roles": ["buyer", "viewer"]})
+    response = client_alice.post(
+        "/accounts/members/", {"username": "erin", "email": "erin@example.com", "roles": ["buyer", "viewer"]}
+    )
     assert response.status_code == 302
     membership = Membership.objects.get(user__username="erin")
     assert membership.organization == org_a and membership.roles == ["buyer", "viewer"]
@@ -17,8 +18,9 @@ def test_manager_adds_a_new_member_who_gets_a_set_password_link(client_alice, or
 
 
 def test_adding_an_existing_member_again_says_so_next_to_the_field(client_alice, alice):
-    response = client_alice.post("/accounts/members/", {"username": "alice", "email": "a@example.com",
-                                                         "roles": ["viewer"]})
+    response = client_alice.post(
+        "/accounts/members/", {"username": "alice", "email": "a@example.com", "roles": ["viewer"]}
+    )
     assert response.status_code == 200
     assert response.context["add_form"].errors["username"] == ["This user is already a member of this organization."]
 

@@ -37,9 +37,15 @@ def test_admin_never_shows_the_secret(client_ops, db):
 def test_admin_keeps_the_secret_when_left_blank_and_replaces_it_when_typed(client_ops, db):
     org = make_org("acme", "Acme", secret="first-secret")
     form = {
-        "name": "Acme", "slug": "acme", "is_active": "on", "upstream_base_url": "https://api.example.com",
-        "upstream_token": "tok", "upstream_organization_id": "", "new_upstream_secret": "",
-        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+        "name": "Acme",
+        "slug": "acme",
+        "is_active": "on",
+        "upstream_base_url": "https://api.example.com",
+        "upstream_token": "tok",
+        "upstream_organization_id": "",
+        "new_upstream_secret": "",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
     }
     assert client_ops.post(f"/admin/accounts/organization/{org.pk}/change/", form).status_code == 302
     org.refresh_from_db()
@@ -52,9 +58,14 @@ def test_admin_keeps_the_secret_when_left_blank_and_replaces_it_when_typed(clien
 
 def test_admin_requires_a_secret_for_a_new_organization(client_ops):
     form = {
-        "name": "New", "slug": "new", "is_active": "on", "upstream_base_url": "https://api.example.com",
-        "upstream_token": "tok", "new_upstream_secret": "",
-        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+        "name": "New",
+        "slug": "new",
+        "is_active": "on",
+        "upstream_base_url": "https://api.example.com",
+        "upstream_token": "tok",
+        "new_upstream_secret": "",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
     }
     response = client_ops.post("/admin/accounts/organization/add/", form)
     assert response.status_code == 200

@@ -64,7 +64,7 @@ def test_user_in_two_organizations_switches_in_the_header(client, org_a, org_b):
     client.force_login(carol)
     page = client.get("/")
     assert b'id="org-switcher"' in page.content
-    assert b"<label for=\"org-switcher\">" in page.content
+    assert b'<label for="org-switcher">' in page.content
     assert page.context["current_organization"] == org_a  # alphabetical first: Acme
     response = client.post("/accounts/switch/", {"organization": org_b.pk, "next": "/accounts/members/"})
     assert response.status_code == 302

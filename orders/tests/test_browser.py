@@ -20,8 +20,15 @@ from .conftest import sync_reference
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture
@@ -46,7 +53,8 @@ def page(monkeypatch):
 
 
 def test_buyer_orders_two_lines_and_sees_it_shipped_through_the_webhook(
-        page, live_server, sandbox, sandbox_org, celery_worker, fast_outbox):
+    page, live_server, sandbox, sandbox_org, celery_worker, fast_outbox
+):
     from playwright.sync_api import expect
 
     org = sandbox_org
@@ -93,12 +101,12 @@ def test_buyer_orders_two_lines_and_sees_it_shipped_through_the_webhook(
     expect(page.locator("#line-rows tr[data-line]:visible")).to_have_count(2)
     expect(page.locator("#order-total")).to_have_text("24.75")
 
-    sandbox.set_faults(latency_ms=1500, count=1, path_prefix="/v2/customer_order_submissions",
-                       token=org.upstream_token)  # long enough to see the order queued
+    sandbox.set_faults(
+        latency_ms=1500, count=1, path_prefix="/v2/customer_order_submissions", token=org.upstream_token
+    )  # long enough to see the order queued
     page.click("#submit-order")
     page.wait_for_url("**/orders/submissions/*/")
-    expect(page.locator("#submission-state-label")).to_have_text(
-        __import__("re").compile("Queued|Sending"))
+    expect(page.locator("#submission-state-label")).to_have_text(__import__("re").compile("Queued|Sending"))
     expect(page.locator("#submission-state-label")).to_have_text("Submitted", timeout=20000)
     submission = OrderSubmission.objects.get(organization=org, customer_order=customer_order)
     assert submission.lines.count() == 2 and submission.upstream_id

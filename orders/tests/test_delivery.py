@@ -50,19 +50,22 @@ def test_order_is_submitted_once_and_mirrored(buyer, sandbox, celery_worker, fas
 
 
 def test_upstream_down_for_the_whole_submit_then_back_delivers_each_order_exactly_once(
-        buyer, sandbox, celery_worker, fast_outbox):
+    buyer, sandbox, celery_worker, fast_outbox
+):
     token = buyer.org.upstream_token
     sandbox.set_faults(error_rate=1.0, error_status=503, path_prefix="/v2/customer_order_submissions", token=token)
     subs = [submit(buyer, f"SBX-OUT-{n}") for n in range(4)]
-    wait_for(lambda: all(Delivery.objects.get(pk=s.delivery_id).attempts >= 2 for s in subs), 30,
-             message="every order to be tried at least twice while the upstream is down")
+    wait_for(
+        lambda: all(Delivery.objects.get(pk=s.delivery_id).attempts >= 2 for s in subs),
+        30,
+        message="every order to be tried at least twice while the upstream is down",
+    )
     page = buyer.get(f"/orders/submissions/{subs[0].pk}/").content.decode()
     assert "Retrying" in page or "Sending" in page
     assert "Next attempt at" in page or "Sending" in page
     assert sandbox.stats(token)["orders_created"] == 0
     sandbox.clear_faults()
-    wait_for(lambda: all(state_of(s.pk) == "submitted" for s in subs), 40,
-             message=DeliveryStates(subs))
+    wait_for(lambda: all(state_of(s.pk) == "submitted" for s in subs), 40, message=DeliveryStates(subs))
     assert sandbox.stats(token)["orders_created"] == 4
     ids = {OrderSubmission.objects.get(pk=s.pk).upstream_id for s in subs}
     assert len(ids) == 4 and None not in ids
@@ -72,11 +75,9 @@ def test_upstream_down_for_the_whole_submit_then_back_delivers_each_order_exactl
         assert delivery.attempt_rows.filter(outcome="succeeded").count() == 1
 
 
-def test_dropped_answer_is_retried_with_the_same_key_without_a_duplicate(buyer, sandbox, celery_worker,
-                                                                           fast_outbox):
+def test_dropped_answer_is_retried_with_the_same_key_without_a_duplicate(buyer, sandbox, celery_worker, fast_outbox):
     token = buyer.org.upstream_token
-    sandbox.set_faults(drop_after_commit_rate=1.0, count=1, path_prefix="/v2/customer_order_submissions",
-                       token=token)
+    sandbox.set_faults(drop_after_commit_rate=1.0, count=1, path_prefix="/v2/customer_order_submissions", token=token)
     submission = submit(buyer, "SBX-DROP-1")
     wait_for(lambda: state_of(submission.pk) == "submitted", 30, message="the order to be submitted")
     stats = sandbox.stats(token)
@@ -88,7 +89,8 @@ def test_dropped_answer_is_retried_with_the_same_key_without_a_duplicate(buyer, 
 
 
 def test_upstream_422_is_shown_on_the_fields_and_a_corrected_order_goes_out_with_a_new_key(
-        buyer, sandbox, celery_worker, fast_outbox):
+    buyer, sandbox, celery_worker, fast_outbox
+):
     from django.utils import timezone
 
     from mirror.models import Country, ShipMethod
@@ -96,10 +98,25 @@ def test_upstream_422_is_shown_on_the_fields_and_a_corrected_order_goes_out_with
     org = buyer.org
     now = timezone.now()
     # The mirror knows a ship method and a country the upstream no longer has (stale reference data).
-    ShipMethod.objects.create(organization=org, upstream_id=99999, name="Gone Freight", raw={}, content_hash="x",
-                              first_seen_at=now, changed_at=now)
-    Country.objects.create(organization=org, upstream_id=99999, iso_code="ZZ", name="Nowhere", raw={},
-                           content_hash="x", first_seen_at=now, changed_at=now)
+    ShipMethod.objects.create(
+        organization=org,
+        upstream_id=99999,
+        name="Gone Freight",
+        raw={},
+        content_hash="x",
+        first_seen_at=now,
+        changed_at=now,
+    )
+    Country.objects.create(
+        organization=org,
+        upstream_id=99999,
+        iso_code="ZZ",
+        name="Nowhere",
+        raw={},
+        content_hash="x",
+        first_seen_at=now,
+        changed_at=now,
+    )
     submission = submit(buyer, "SBX-422-1", ship_method="99999", recipient_country="ZZ")
     wait_for(lambda: state_of(submission.pk) == "rejected", 20, message="the order to be rejected")
     first = Delivery.objects.get(pk=submission.delivery_id)
@@ -129,18 +146,24 @@ def test_upstream_422_on_a_line_maps_to_that_lines_field(buyer, sandbox, celery_
     org = buyer.org
     data = sandbox_order_data(org, "SBX-422-L")
     submission = OrderSubmission(
-        purchase_order="PO", customer_order="SBX-422-L", ship_method_id=int(data["ship_method"]),
+        purchase_order="PO",
+        customer_order="SBX-422-L",
+        ship_method_id=int(data["ship_method"]),
         importer_same_as_recipient=True,
-        **{k: v for k, v in data.items() if k.startswith("recipient_")})
-    lines = [{"product_code": data["lines-0-product_code"], "quantity": 1, "customs_declared_value": 1},
-             {"product_code": data["lines-1-product_code"], "quantity": 0, "customs_declared_value": 1}]
+        **{k: v for k, v in data.items() if k.startswith("recipient_")},
+    )
+    lines = [
+        {"product_code": data["lines-0-product_code"], "quantity": 1, "customs_declared_value": 1},
+        {"product_code": data["lines-1-product_code"], "quantity": 0, "customs_declared_value": 1},
+    ]
     services.submit(org, None, submission, lines)  # past the form: only the upstream checks it
     wait_for(lambda: state_of(submission.pk) == "rejected", 20, message="the order to be rejected")
     page = buyer.get(f"/orders/submissions/{submission.pk}/correct/")
     formset = page.context["formset"]
     assert not formset.forms[0].errors
-    assert any("must be at least 1" in e for e in formset.forms[1].errors["quantity"]) or \
-        any("positive whole number" in e for e in formset.forms[1].errors["quantity"])
+    assert any("must be at least 1" in e for e in formset.forms[1].errors["quantity"]) or any(
+        "positive whole number" in e for e in formset.forms[1].errors["quantity"]
+    )
     assert "lines.1.quantity" in Delivery.objects.get(pk=submission.delivery_id).field_errors
 
 
@@ -157,8 +180,10 @@ def test_duplicate_customer_order_of_our_own_lost_write_is_reconciled(buyer, san
     from orders import services
 
     again = OrderSubmission.objects.get(pk=submission.pk)
-    lines = [{"product_code": l.product_code, "quantity": l.quantity,
-              "customs_declared_value": l.customs_declared_value} for l in again.lines.all()]
+    lines = [
+        {"product_code": ln.product_code, "quantity": ln.quantity, "customs_declared_value": ln.customs_declared_value}
+        for ln in again.lines.all()
+    ]
     OrderSubmission.objects.filter(pk=again.pk).update(customer_order="SBX-409-1-old")
     Order.objects.filter(organization=org, upstream_id=upstream_id).update(customer_order="renamed")
     clone = OrderSubmission.objects.get(pk=again.pk)
@@ -194,5 +219,8 @@ class DeliveryStates:
         from django.utils import timezone
 
         now = timezone.now()
-        return "every order to be submitted; deliveries: " + "; ".join(f"#{d.pk} {d.status} attempts={d.attempts} due_in={(d.next_attempt_at - now).total_seconds():.1f}s "
-                         f"lease={d.lease_until}" for d in Delivery.objects.filter(pk__in=self.ids))
+        return "every order to be submitted; deliveries: " + "; ".join(
+            f"#{d.pk} {d.status} attempts={d.attempts} due_in={(d.next_attempt_at - now).total_seconds():.1f}s "
+            f"lease={d.lease_until}"
+            for d in Delivery.objects.filter(pk__in=self.ids)
+        )

@@ -24,8 +24,9 @@ def errors_of(response):
     return form.errors, [f.errors for f in formset.forms], formset.non_form_errors()
 
 
-def test_valid_order_saves_submission_lines_and_delivery_together(client_alice, reference_a, alice,
-                                                                  django_capture_on_commit_callbacks):
+def test_valid_order_saves_submission_lines_and_delivery_together(
+    client_alice, reference_a, alice, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(client_alice)
     submission = OrderSubmission.objects.get()
@@ -33,7 +34,7 @@ def test_valid_order_saves_submission_lines_and_delivery_together(client_alice, 
     assert submission.organization == reference_a and submission.created_by == alice
     assert submission.ship_method_name == "FedEx Ground"
     assert submission.importer_name == "John L. Doe"  # copied from the recipient
-    assert [(l.product_code, l.quantity) for l in submission.lines.all()] == [("SKU-100", 2), ("SKU-200", 1)]
+    assert [(ln.product_code, ln.quantity) for ln in submission.lines.all()] == [("SKU-100", 2), ("SKU-200", 1)]
     delivery = submission.delivery
     assert delivery.kind == "order.create" and delivery.method == "POST"
     assert delivery.path == "/v2/customer_order_submissions" and delivery.status == "queued"
@@ -44,7 +45,8 @@ def test_valid_order_saves_submission_lines_and_delivery_together(client_alice, 
     assert payload["importer_of_record"]["name"] == "John L. Doe"
     assert payload["lines"] == [
         {"product_code": "SKU-100", "quantity": 2, "customs_declared_value": 123.4},
-        {"product_code": "SKU-200", "quantity": 1, "customs_declared_value": 50.0}]
+        {"product_code": "SKU-200", "quantity": 1, "customs_declared_value": 50.0},
+    ]
     assert len(callbacks) == 1  # the delivery is handed to Celery only once committed
 
 
@@ -58,19 +60,22 @@ def test_form_suggests_a_free_customer_order_number_and_lists_choices(client_ali
     assert b"SKU-200" in response.content  # the catalog datalist
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("recipient_address_1", "x" * 36, "at most 35 characters"),
-    ("recipient_address_2", "y" * 40, "at most 35 characters"),
-    ("recipient_name", "", "This field is required."),
-    ("recipient_phone", "", "This field is required."),
-    ("recipient_city", "", "This field is required."),
-    ("recipient_zip", "", "This field is required."),
-    ("recipient_country", "FR", "Select a valid choice"),
-    ("recipient_email", "not-an-email", "Enter a valid email address."),
-    ("ship_method", "999", "Select a valid choice"),
-    ("purchase_order", "", "This field is required."),
-    ("customer_order", "", "This field is required."),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("recipient_address_1", "x" * 36, "at most 35 characters"),
+        ("recipient_address_2", "y" * 40, "at most 35 characters"),
+        ("recipient_name", "", "This field is required."),
+        ("recipient_phone", "", "This field is required."),
+        ("recipient_city", "", "This field is required."),
+        ("recipient_zip", "", "This field is required."),
+        ("recipient_country", "FR", "Select a valid choice"),
+        ("recipient_email", "not-an-email", "Enter a valid email address."),
+        ("ship_method", "999", "Select a valid choice"),
+        ("purchase_order", "", "This field is required."),
+        ("customer_order", "", "This field is required."),
+    ],
+)
 def test_each_order_field_rule_shows_its_message_next_to_the_field(client_alice, reference_a, field, value, message):
     response = post(client_alice, **{field: value})
     assert response.status_code == 200
@@ -81,8 +86,9 @@ def test_each_order_field_rule_shows_its_message_next_to_the_field(client_alice,
 
 
 def test_vanished_ship_method_is_refused(client_alice, reference_a):
-    from mirror.models import ShipMethod
     from django.utils import timezone
+
+    from mirror.models import ShipMethod
 
     ShipMethod.objects.filter(upstream_id=24).update(vanished_at=timezone.now())
     form_errors, _, _ = errors_of(post(client_alice, ship_method="24"))
@@ -95,20 +101,31 @@ def test_importer_fields_are_required_unless_same_as_recipient(client_alice, ref
     for name in ("importer_address_1", "importer_city", "importer_zip", "importer_country", "importer_phone"):
         assert name in form_errors
     assert "importer_name" not in form_errors
-    long = post(client_alice, importer_same_as_recipient=None, importer_name="Max", importer_phone="1",
-                importer_address_1="z" * 36, importer_city="M", importer_zip="L5L", importer_country="CA")
+    long = post(
+        client_alice,
+        importer_same_as_recipient=None,
+        importer_name="Max",
+        importer_phone="1",
+        importer_address_1="z" * 36,
+        importer_city="M",
+        importer_zip="L5L",
+        importer_country="CA",
+    )
     assert errors_of(long)[0]["importer_address_1"] == ["at most 35 characters (this one has 36)"]
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("quantity", "0", "Quantity must be a positive whole number."),
-    ("quantity", "-3", "Quantity must be a positive whole number."),
-    ("quantity", "1.5", "Quantity must be a positive whole number."),
-    ("quantity", "", "This field is required."),
-    ("customs_declared_value", "-0.01", "The value must be zero or more."),
-    ("customs_declared_value", "abc", "Enter a number."),
-    ("product_code", "NOT-IN-CATALOG", "NOT-IN-CATALOG is not in your catalog"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("quantity", "0", "Quantity must be a positive whole number."),
+        ("quantity", "-3", "Quantity must be a positive whole number."),
+        ("quantity", "1.5", "Quantity must be a positive whole number."),
+        ("quantity", "", "This field is required."),
+        ("customs_declared_value", "-0.01", "The value must be zero or more."),
+        ("customs_declared_value", "abc", "Enter a number."),
+        ("product_code", "NOT-IN-CATALOG", "NOT-IN-CATALOG is not in your catalog"),
+    ],
+)
 def test_each_line_rule_shows_its_message_next_to_the_lines_field(client_alice, reference_a, field, value, message):
     response = post(client_alice, **{f"lines-1-{field}": value})
     _, line_errors, _ = errors_of(response)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone as tz
 
 import pytest
 from django.core import mail
@@ -15,22 +14,34 @@ from accounts.models import Membership
 from mirror.models import Invoice, Order
 from orders.mirror_apply import apply_order_payload
 from orders.models import OrderNotification, OrderSubmission
-from outbox.models import Delivery
-from outbox.service import _record
 from outbox.handlers import kind_for
-from outbox.models import DeliveryAttempt
+from outbox.models import Delivery, DeliveryAttempt
+from outbox.service import _record
 
 from .conftest import order_data
 
 
 def shipped_payload(upstream_id, customer_order, status="Shipped", updated="2026-11-22T12:00:00Z", **extra):
-    payload = {"id": upstream_id, "customer_order": customer_order, "purchase_order": "PO-9", "status": status,
-               "ship_method_id": 12, "ship_method": "FedEx Ground",
-               "recipient": {"name": "Rita Recipient", "country": "CA", "address_1": "1 Main"},
-               "importer_of_record": {"name": "Ivan Importer", "country": "CA"},
-               "lines": [{"product_code": "SKU-100", "quantity": 2, "customs_declared_value": 10.5,
-                          "serial_numbers": ["SN-A", "SN-B"] if status == "Shipped" else []}],
-               "created_at": "2026-11-20T09:00:00Z", "updated_at": updated}
+    payload = {
+        "id": upstream_id,
+        "customer_order": customer_order,
+        "purchase_order": "PO-9",
+        "status": status,
+        "ship_method_id": 12,
+        "ship_method": "FedEx Ground",
+        "recipient": {"name": "Rita Recipient", "country": "CA", "address_1": "1 Main"},
+        "importer_of_record": {"name": "Ivan Importer", "country": "CA"},
+        "lines": [
+            {
+                "product_code": "SKU-100",
+                "quantity": 2,
+                "customs_declared_value": 10.5,
+                "serial_numbers": ["SN-A", "SN-B"] if status == "Shipped" else [],
+            }
+        ],
+        "created_at": "2026-11-20T09:00:00Z",
+        "updated_at": updated,
+    }
     if status == "Shipped":
         payload["tracking_numbers"] = [{"tracking_number": "1ZTRACK0001", "weight": 8}]
         payload["invoices"] = [{"invoice_number": 750001}]
@@ -57,8 +68,13 @@ def listed(client_alice, reference_a, org_b):
     local = submit(client_alice, customer_order="LOCAL-1", purchase_order="PO-LOCAL")
     mirrored = submit(client_alice, customer_order="MIRRORED-1", purchase_order="PO-M")
     succeed(mirrored, shipped_payload(250010, "MIRRORED-1", status="Pending"))
-    apply_order_payload(reference_a, shipped_payload(250011, "SHIPPED-1", purchase_order="PO-S",
-                                                     ship_method_id=24, created_at="2026-11-01T08:00:00Z"), "sync")
+    apply_order_payload(
+        reference_a,
+        shipped_payload(
+            250011, "SHIPPED-1", purchase_order="PO-S", ship_method_id=24, created_at="2026-11-01T08:00:00Z"
+        ),
+        "sync",
+    )
     apply_order_payload(org_b, shipped_payload(250099, "GLOBEX-1"), "sync")
     Delivery.objects.filter(pk=local.delivery_id).update(status="retrying", last_error="HTTP 503")
     return local, mirrored
@@ -74,25 +90,28 @@ def test_list_shows_mirror_orders_and_unmirrored_submissions_of_the_organization
     assert sorted(names(response)) == ["LOCAL-1", "MIRRORED-1", "SHIPPED-1"]  # MIRRORED-1 once, no GLOBEX
     statuses = {r.record.customer_order: r.record.status for r in response.context["table"].page.object_list}
     assert statuses == {"LOCAL-1": "retrying", "MIRRORED-1": "pending", "SHIPPED-1": "shipped"}
-    local, mirrored = listed
+    local, _mirrored = listed
     html = response.content.decode()
     assert f"/orders/submissions/{local.pk}/" in html
     assert f"/orders/{Order.objects.get(upstream_id=250010).pk}/" in html
 
 
-@pytest.mark.parametrize("params,expected", [
-    ({"status": "retrying"}, ["LOCAL-1"]),
-    ({"status": ["shipped", "pending"]}, ["MIRRORED-1", "SHIPPED-1"]),
-    ({"purchase_order": "po-s"}, ["SHIPPED-1"]),
-    ({"customer_order": "mirr"}, ["MIRRORED-1"]),
-    ({"ship_method": "24"}, ["SHIPPED-1"]),
-    ({"tracking_number": "1ZTRACK"}, ["SHIPPED-1"]),
-    ({"product_code": "SKU-200"}, ["LOCAL-1"]),  # only on the local submission's lines
-    ({"q": "1ztrack0001"}, ["SHIPPED-1"]),
-    ({"q": "local"}, ["LOCAL-1"]),
-    ({"q": "250010"}, ["MIRRORED-1"]),
-    ({"created_after": "2026-10-31", "created_before": "2026-11-02"}, ["SHIPPED-1"]),
-])
+@pytest.mark.parametrize(
+    "params,expected",
+    [
+        ({"status": "retrying"}, ["LOCAL-1"]),
+        ({"status": ["shipped", "pending"]}, ["MIRRORED-1", "SHIPPED-1"]),
+        ({"purchase_order": "po-s"}, ["SHIPPED-1"]),
+        ({"customer_order": "mirr"}, ["MIRRORED-1"]),
+        ({"ship_method": "24"}, ["SHIPPED-1"]),
+        ({"tracking_number": "1ZTRACK"}, ["SHIPPED-1"]),
+        ({"product_code": "SKU-200"}, ["LOCAL-1"]),  # only on the local submission's lines
+        ({"q": "1ztrack0001"}, ["SHIPPED-1"]),
+        ({"q": "local"}, ["LOCAL-1"]),
+        ({"q": "250010"}, ["MIRRORED-1"]),
+        ({"created_after": "2026-10-31", "created_before": "2026-11-02"}, ["SHIPPED-1"]),
+    ],
+)
 def test_list_filters(client_alice, listed, params, expected):
     assert sorted(names(client_alice.get("/orders/", params))) == expected
 
@@ -103,8 +122,9 @@ def test_list_sorts_by_any_column_and_exports_the_filtered_rows(client_alice, li
     assert names(client_alice.get("/orders/", {"sort": "-customer_order"})) == sorted(asc, reverse=True)
     for column in ("purchase_order", "status", "upstream_id", "ship_method", "recipient_name", "updated_at"):
         assert client_alice.get("/orders/", {"sort": column}).status_code == 200
-    response = client_alice.get("/orders/", {"status": ["shipped", "retrying"], "export": "csv",
-                                             "sort": "customer_order"})
+    response = client_alice.get(
+        "/orders/", {"status": ["shipped", "retrying"], "export": "csv", "sort": "customer_order"}
+    )
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["Customer order", "Purchase order", "Status"]
     assert [r[0] for r in rows[1:]] == ["LOCAL-1", "SHIPPED-1"]
@@ -115,12 +135,21 @@ def test_list_sorts_by_any_column_and_exports_the_filtered_rows(client_alice, li
 def test_order_page_shows_history_parties_lines_serials_tracking_invoices_and_attempts(client_alice, reference_a):
     submission = submit(client_alice, customer_order="PAGE-1")
     succeed(submission, shipped_payload(250020, "PAGE-1", status="Pending", updated="2026-11-22T10:00:00Z"))
-    apply_order_payload(reference_a, shipped_payload(250020, "PAGE-1", status="Released",
-                                                     updated="2026-11-22T11:00:00Z"), "webhook")
+    apply_order_payload(
+        reference_a, shipped_payload(250020, "PAGE-1", status="Released", updated="2026-11-22T11:00:00Z"), "webhook"
+    )
     apply_order_payload(reference_a, shipped_payload(250020, "PAGE-1", updated="2026-11-22T12:00:00Z"), "webhook")
     now = timezone.now()
-    Invoice.objects.create(organization=reference_a, upstream_id=750001, order_id=250020, total="21.00",
-                           raw={}, content_hash="x", first_seen_at=now, changed_at=now)
+    Invoice.objects.create(
+        organization=reference_a,
+        upstream_id=750001,
+        order_id=250020,
+        total="21.00",
+        raw={},
+        content_hash="x",
+        first_seen_at=now,
+        changed_at=now,
+    )
     order = Order.objects.get(upstream_id=250020)
     response = client_alice.get(f"/orders/{order.pk}/")
     html = response.content.decode()
@@ -137,8 +166,9 @@ def test_order_page_shows_history_parties_lines_serials_tracking_invoices_and_at
 
 def test_retrying_submission_page_shows_next_attempt_and_last_error(client_alice, reference_a):
     submission = submit(client_alice, customer_order="RETRY-1")
-    Delivery.objects.filter(pk=submission.delivery_id).update(status="retrying", attempts=2,
-                                                              last_error="upstream server error (HTTP 503)")
+    Delivery.objects.filter(pk=submission.delivery_id).update(
+        status="retrying", attempts=2, last_error="upstream server error (HTTP 503)"
+    )
     html = client_alice.get(f"/orders/submissions/{submission.pk}/").content.decode()
     assert "Retrying" in html and "Next attempt at" in html and "HTTP 503" in html
     assert 'hx-trigger="every 2s"' in html
@@ -162,16 +192,20 @@ def test_order_again_of_another_organizations_order_is_404(client_bob, reference
 
 
 # -- e-mails ------------------------------------------------------------------------------------
-def test_buyer_gets_one_email_per_status_with_tracking_numbers(client_alice, reference_a, alice,
-                                                               django_capture_on_commit_callbacks):
+def test_buyer_gets_one_email_per_status_with_tracking_numbers(
+    client_alice, reference_a, alice, django_capture_on_commit_callbacks
+):
     from orders.notifications import send
 
     submission = submit(client_alice, customer_order="MAIL-1")
     succeed(submission, shipped_payload(250040, "MAIL-1", status="Pending", updated="2026-11-22T10:00:00Z"))
     with django_capture_on_commit_callbacks(execute=False):
         for _ in range(2):  # a duplicate webhook changes nothing
-            apply_order_payload(reference_a, shipped_payload(250040, "MAIL-1", status="Released",
-                                                             updated="2026-11-22T11:00:00Z"), "webhook")
+            apply_order_payload(
+                reference_a,
+                shipped_payload(250040, "MAIL-1", status="Released", updated="2026-11-22T11:00:00Z"),
+                "webhook",
+            )
         apply_order_payload(reference_a, shipped_payload(250040, "MAIL-1", updated="2026-11-22T12:00:00Z"), "webhook")
     notes = {n.status: n for n in OrderNotification.objects.all()}
     assert set(notes) == {"Released", "Shipped"}
@@ -194,8 +228,10 @@ def test_no_email_when_the_buyer_turned_them_off(client_alice, reference_a, alic
 
 
 # -- bulk upload --------------------------------------------------------------------------------
-HEADER = ("customer_order,purchase_order,ship_method_id,recipient_name,recipient_phone,recipient_address_1,"
-          "recipient_city,recipient_zip,recipient_country,product_code,quantity,customs_declared_value\n")
+HEADER = (
+    "customer_order,purchase_order,ship_method_id,recipient_name,recipient_phone,recipient_address_1,"
+    "recipient_city,recipient_zip,recipient_country,product_code,quantity,customs_declared_value\n"
+)
 
 
 def upload(client, text):
@@ -206,12 +242,13 @@ def test_upload_queues_every_order_grouped_by_customer_order(client_alice, refer
     text = HEADER + (
         "BULK-1,PO-1,12,Ann,555,1 Road,Town,Z1,CA,SKU-100,2,10\n"
         "BULK-1,,,,,,,,,SKU-200,1,5.5\n"
-        "BULK-2,PO-2,24,Bob,555,2 Road,City,Z2,US,SKU-300,4,0\n")
+        "BULK-2,PO-2,24,Bob,555,2 Road,City,Z2,US,SKU-300,4,0\n"
+    )
     response = upload(client_alice, text)
     assert response.status_code == 302
     subs = {s.customer_order: s for s in OrderSubmission.objects.all()}
     assert set(subs) == {"BULK-1", "BULK-2"}
-    assert [l.product_code for l in subs["BULK-1"].lines.all()] == ["SKU-100", "SKU-200"]
+    assert [ln.product_code for ln in subs["BULK-1"].lines.all()] == ["SKU-100", "SKU-200"]
     assert subs["BULK-2"].importer_name == "Bob" and subs["BULK-1"].delivery.status == "queued"
     assert Delivery.objects.count() == 2
 
@@ -221,7 +258,8 @@ def test_upload_with_any_bad_row_queues_nothing_and_names_each_row(client_alice,
         "BULK-1,PO-1,12,Ann,555,1 Road,Town,Z1,CA,SKU-100,2,10\n"
         "BULK-1,,,,,,,,,SKU-200,1.5,5\n"
         "BULK-2,PO-2,12,Bob,555," + "x" * 36 + ",City,Z2,CA,SKU-300,4,-1\n"
-        "BULK-3,PO-3,12,Cy,555,3 Road,City,,CA,NOPE,1,1\n")
+        "BULK-3,PO-3,12,Cy,555,3 Road,City,,CA,NOPE,1,1\n"
+    )
     response = upload(client_alice, text)
     assert response.status_code == 200
     errors = response.context["errors"]
@@ -240,8 +278,9 @@ def test_upload_refuses_a_file_without_the_required_columns(client_alice, refere
     assert not OrderSubmission.objects.exists()
 
 
-def test_status_seen_only_by_the_sync_is_recorded_and_mailed_by_the_redrive(client_alice, reference_a,
-                                                                             django_capture_on_commit_callbacks):
+def test_status_seen_only_by_the_sync_is_recorded_and_mailed_by_the_redrive(
+    client_alice, reference_a, django_capture_on_commit_callbacks
+):
     from orders.mirror_apply import reconcile_from_mirror
     from orders.models import OrderEvent
 

@@ -11,9 +11,15 @@ from outbox.models import Delivery
 def test_task_running_early_reschedules_the_delivery_for_the_remaining_time(org_a, monkeypatch):
     dispatched = []
     monkeypatch.setattr(service, "dispatch", lambda pk, countdown=None: dispatched.append((pk, countdown)))
-    delivery = Delivery.objects.create(organization=org_a, kind="order.create", method="POST", path="/v2/x",
-                                       body="{}", status="retrying",
-                                       next_attempt_at=timezone.now() + timedelta(seconds=3))
+    delivery = Delivery.objects.create(
+        organization=org_a,
+        kind="order.create",
+        method="POST",
+        path="/v2/x",
+        body="{}",
+        status="retrying",
+        next_attempt_at=timezone.now() + timedelta(seconds=3),
+    )
     assert service.send(delivery.pk) is None
     assert len(dispatched) == 1 and dispatched[0][0] == delivery.pk and 0 < dispatched[0][1] <= 3
     delivery.refresh_from_db()
@@ -23,8 +29,14 @@ def test_task_running_early_reschedules_the_delivery_for_the_remaining_time(org_
 def test_finished_delivery_is_not_rescheduled(org_a, monkeypatch):
     dispatched = []
     monkeypatch.setattr(service, "dispatch", lambda pk, countdown=None: dispatched.append(pk))
-    delivery = Delivery.objects.create(organization=org_a, kind="order.create", method="POST", path="/v2/x",
-                                       body="{}", status="succeeded",
-                                       next_attempt_at=timezone.now() + timedelta(seconds=3))
+    delivery = Delivery.objects.create(
+        organization=org_a,
+        kind="order.create",
+        method="POST",
+        path="/v2/x",
+        body="{}",
+        status="succeeded",
+        next_attempt_at=timezone.now() + timedelta(seconds=3),
+    )
     assert service.send(delivery.pk) is None
     assert dispatched == []

@@ -40,16 +40,25 @@ def test_customer_writes_and_their_history_are_read_only_and_never_deleted(ops, 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
-    from outbox.models import Delivery, DeliveryAttempt
     from orders.models import OrderEvent, OrderNotification, OrderRow, OrderSubmission, OrderSubmissionLine
+    from outbox.models import Delivery, DeliveryAttempt
     from webhooks.models import WebhookDelivery
 
     viewer = get_user_model().objects.create_user("viewer", is_staff=True)
-    viewer.user_permissions.set(Permission.objects.filter(codename__in=[
-        "view_delivery", "view_ordersubmission", "view_webhookdelivery"]))
+    viewer.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_delivery", "view_ordersubmission", "view_webhookdelivery"])
+    )
     actions = {Delivery: "retry_now", OrderSubmission: "retry_now", WebhookDelivery: "reprocess_failed"}
-    for model in (Delivery, DeliveryAttempt, OrderSubmission, OrderSubmissionLine, OrderEvent, OrderNotification,
-                  OrderRow, WebhookDelivery):
+    for model in (
+        Delivery,
+        DeliveryAttempt,
+        OrderSubmission,
+        OrderSubmissionLine,
+        OrderEvent,
+        OrderNotification,
+        OrderRow,
+        WebhookDelivery,
+    ):
         model_admin = admin.site._registry[model]
         request = rf.get("/admin/")
         request.user = ops

@@ -61,8 +61,9 @@ def test_malformed_database_url_stops_start_up_with_one_line(url):
 
 
 def test_malformed_encryption_key_is_named(db, settings):
-    from accounts.crypto import encrypt
     from django.core.exceptions import ImproperlyConfigured
+
+    from accounts.crypto import encrypt
 
     settings.ENCRYPTION_KEYS = ["not-a-fernet-key"]
     with pytest.raises(ImproperlyConfigured, match="ENCRYPTION_KEYS"):

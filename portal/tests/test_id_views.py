@@ -27,8 +27,16 @@ def _mirror_order_of_org_a(alice, org_a):
     from mirror.models import Order
 
     now = timezone.now()
-    order = Order.objects.create(organization=org_a, upstream_id=250001, raw={"id": 250001}, content_hash="x",
-                                 first_seen_at=now, changed_at=now, customer_order="ACME-1", status="Pending")
+    order = Order.objects.create(
+        organization=org_a,
+        upstream_id=250001,
+        raw={"id": 250001},
+        content_hash="x",
+        first_seen_at=now,
+        changed_at=now,
+        customer_order="ACME-1",
+        status="Pending",
+    )
     return {"pk": order.pk}
 
 
@@ -36,13 +44,30 @@ def _submission_of_org_a(alice, org_a, delivery_status="queued"):
     from orders.models import OrderSubmission
     from outbox.models import Delivery
 
-    delivery = Delivery.objects.create(organization=org_a, kind="order.create", method="POST",
-                                       path="/v2/customer_order_submissions", body="{}", status=delivery_status,
-                                       field_errors={"recipient.zip": ["required"]})
+    delivery = Delivery.objects.create(
+        organization=org_a,
+        kind="order.create",
+        method="POST",
+        path="/v2/customer_order_submissions",
+        body="{}",
+        status=delivery_status,
+        field_errors={"recipient.zip": ["required"]},
+    )
     submission = OrderSubmission.objects.create(
-        organization=org_a, purchase_order="PO", customer_order=f"ACME-{delivery_status}", ship_method_id=12,
-        recipient_name="J", recipient_phone="1", recipient_address_1="A", recipient_city="C", recipient_zip="Z",
-        recipient_country="CA", importer_same_as_recipient=True, delivery=delivery, created_by=alice)
+        organization=org_a,
+        purchase_order="PO",
+        customer_order=f"ACME-{delivery_status}",
+        ship_method_id=12,
+        recipient_name="J",
+        recipient_phone="1",
+        recipient_address_1="A",
+        recipient_city="C",
+        recipient_zip="Z",
+        recipient_country="CA",
+        importer_same_as_recipient=True,
+        delivery=delivery,
+        created_by=alice,
+    )
     return {"pk": submission.pk}
 
 
@@ -67,9 +92,10 @@ def _id_url_names(resolver=None, prefix=""):
                 continue
             ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
             yield from _id_url_names(entry, ns)
-        elif isinstance(entry, URLPattern) and entry.name:
-            if entry.pattern.converters or "(?P<" in str(entry.pattern):
-                yield prefix + entry.name
+        elif (
+            isinstance(entry, URLPattern) and entry.name and (entry.pattern.converters or "(?P<" in str(entry.pattern))
+        ):
+            yield prefix + entry.name
 
 
 def test_every_id_view_is_listed():

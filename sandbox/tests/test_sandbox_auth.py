@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -23,12 +23,15 @@ def org(sandbox):
     return sandbox
 
 
-def send(sandbox, method, path, body=b"", *, token=TOKEN, secret=SECRET, date=None, sign_path=None,
-         sign_body=None, drop=None):
-    date = date or datetime.now(timezone.utc).isoformat()
-    headers = {"X-MBX-Token": token, "X-MBX-Date": date,
-               "X-MBX-Signature": sign(secret, method, sign_path or path, body if sign_body is None else sign_body,
-                                       date)}
+def send(
+    sandbox, method, path, body=b"", *, token=TOKEN, secret=SECRET, date=None, sign_path=None, sign_body=None, drop=None
+):
+    date = date or datetime.now(UTC).isoformat()
+    headers = {
+        "X-MBX-Token": token,
+        "X-MBX-Date": date,
+        "X-MBX-Signature": sign(secret, method, sign_path or path, body if sign_body is None else sign_body, date),
+    }
     if drop:
         headers.pop(drop)
     return requests.request(method, sandbox.url + path, data=body, headers=headers, timeout=10)
@@ -54,7 +57,7 @@ def test_unknown_token_is_401(org):
 
 @pytest.mark.parametrize("skew", [-301, 301])
 def test_stale_or_future_date_is_401(org, skew):
-    date = (datetime.now(timezone.utc) + timedelta(seconds=skew)).isoformat()
+    date = (datetime.now(UTC) + timedelta(seconds=skew)).isoformat()
     response = send(org, "GET", "/v2/countries", date=date)
     assert response.status_code == 401 and "300 seconds" in response.json()["error"]
 
@@ -80,11 +83,13 @@ def test_another_organizations_object_is_404(sandbox, org):
     sandbox.add_org("other-token", "other-secret", 2, "Other")
     sandbox.seed("other-token", scale=0.1)
     first_order = send(org, "GET", "/v2/customer_order_submissions?offset=0&limit=1").json()["results"][0]
-    response = send(org, "GET", f"/v2/customer_order_submissions/{first_order['id']}", token="other-token",
-                    secret="other-secret")
+    response = send(
+        org, "GET", f"/v2/customer_order_submissions/{first_order['id']}", token="other-token", secret="other-secret"
+    )
     assert response.status_code == 200  # same seeded ids exist for the other org: its own copy
     assert response.json()["customer_order"] == first_order["customer_order"]
     sandbox.delete("other-token", "customer_order_submissions", [first_order["id"]])
-    response = send(org, "GET", f"/v2/customer_order_submissions/{first_order['id']}", token="other-token",
-                    secret="other-secret")
+    response = send(
+        org, "GET", f"/v2/customer_order_submissions/{first_order['id']}", token="other-token", secret="other-secret"
+    )
     assert response.status_code == 404

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -23,10 +23,13 @@ class Api:
 
     def call(self, method, path, payload=None, key=None):
         body = json.dumps(payload).encode() if payload is not None else b""
-        date = datetime.now(timezone.utc).isoformat()
+        date = datetime.now(UTC).isoformat()
         msg = "\n".join([method, hashlib.sha256(body).hexdigest(), path, date])
-        headers = {"X-MBX-Token": self.token, "X-MBX-Date": date,
-                   "X-MBX-Signature": hmac.new(self.secret.encode(), msg.encode(), hashlib.sha256).hexdigest()}
+        headers = {
+            "X-MBX-Token": self.token,
+            "X-MBX-Date": date,
+            "X-MBX-Signature": hmac.new(self.secret.encode(), msg.encode(), hashlib.sha256).hexdigest(),
+        }
         if key:
             headers["Idempotency-Key"] = key
         return requests.request(method, self.sandbox.url + path, data=body, headers=headers, timeout=10)
@@ -41,36 +44,63 @@ def api(sandbox):
 
 
 def good_order(**changes):
-    party = {"name": "Ann", "company": "", "email": None, "phone": "1-555", "address_1": "1 Road",
-             "address_2": None, "address_3": None, "city": "Toronto", "state": "ON", "zip": "M5A", "country": "CA"}
-    order = {"purchase_order": "PO-9", "customer_order": f"C-{uuid.uuid4().hex[:8]}", "ship_method_id": 12,
-             "recipient": party, "importer_of_record": dict(party),
-             "lines": [{"product_code": "SKU-00001", "quantity": 1, "customs_declared_value": 10.5}]}
+    party = {
+        "name": "Ann",
+        "company": "",
+        "email": None,
+        "phone": "1-555",
+        "address_1": "1 Road",
+        "address_2": None,
+        "address_3": None,
+        "city": "Toronto",
+        "state": "ON",
+        "zip": "M5A",
+        "country": "CA",
+    }
+    order = {
+        "purchase_order": "PO-9",
+        "customer_order": f"C-{uuid.uuid4().hex[:8]}",
+        "ship_method_id": 12,
+        "recipient": party,
+        "importer_of_record": dict(party),
+        "lines": [{"product_code": "SKU-00001", "quantity": 1, "customs_declared_value": 10.5}],
+    }
     order.update(changes)
     return order
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"purchase_order": ""}, "purchase_order"),
-    ({"customer_order": None}, "customer_order"),
-    ({"ship_method_id": 999}, "ship_method_id"),
-    ({"ship_method_id": "fast"}, "ship_method_id"),
-    ({"lines": []}, "lines"),
-    ({"lines": [{"product_code": "", "quantity": 1, "customs_declared_value": 1}]}, "lines.0.product_code"),
-    ({"lines": [{"product_code": "A", "quantity": 0, "customs_declared_value": 1}]}, "lines.0.quantity"),
-    ({"lines": [{"product_code": "A", "quantity": 1.5, "customs_declared_value": 1}]}, "lines.0.quantity"),
-    ({"lines": [{"product_code": "A", "quantity": 1, "customs_declared_value": -1}]}, "lines.0.customs_declared_value"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"purchase_order": ""}, "purchase_order"),
+        ({"customer_order": None}, "customer_order"),
+        ({"ship_method_id": 999}, "ship_method_id"),
+        ({"ship_method_id": "fast"}, "ship_method_id"),
+        ({"lines": []}, "lines"),
+        ({"lines": [{"product_code": "", "quantity": 1, "customs_declared_value": 1}]}, "lines.0.product_code"),
+        ({"lines": [{"product_code": "A", "quantity": 0, "customs_declared_value": 1}]}, "lines.0.quantity"),
+        ({"lines": [{"product_code": "A", "quantity": 1.5, "customs_declared_value": 1}]}, "lines.0.quantity"),
+        (
+            {"lines": [{"product_code": "A", "quantity": 1, "customs_declared_value": -1}]},
+            "lines.0.customs_declared_value",
+        ),
+    ],
+)
 def test_order_rules_answer_422_with_the_field_path(api, change, field):
     response = api.call("POST", "/v2/customer_order_submissions", good_order(**change))
     assert response.status_code == 422
     assert field in response.json()["errors"]
 
 
-@pytest.mark.parametrize("part, key, value", [
-    ("recipient", "address_1", "x" * 36), ("recipient", "address_2", "y" * 36),
-    ("importer_of_record", "country", "ZZ"), ("recipient", "city", ""),
-])
+@pytest.mark.parametrize(
+    "part, key, value",
+    [
+        ("recipient", "address_1", "x" * 36),
+        ("recipient", "address_2", "y" * 36),
+        ("importer_of_record", "country", "ZZ"),
+        ("recipient", "city", ""),
+    ],
+)
 def test_party_rules(api, part, key, value):
     order = good_order()
     order[part][key] = value
@@ -78,30 +108,47 @@ def test_party_rules(api, part, key, value):
     assert response.status_code == 422 and f"{part}.{key}" in response.json()["errors"]
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"problem": "", "request_type_id": 1, "manufacturer_serial": "S", "replacement_name": "N"}, "problem"),
-    ({"problem": "p", "request_type_id": 6, "manufacturer_serial": "S", "replacement_name": "N"}, "request_type_id"),
-    ({"problem": "p", "request_type_id": 1, "manufacturer_serial": "S" * 51, "replacement_name": "N"},
-     "manufacturer_serial"),
-    ({"problem": "p", "request_type_id": 1, "manufacturer_serial": "S"}, "replacement_name"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"problem": "", "request_type_id": 1, "manufacturer_serial": "S", "replacement_name": "N"}, "problem"),
+        (
+            {"problem": "p", "request_type_id": 6, "manufacturer_serial": "S", "replacement_name": "N"},
+            "request_type_id",
+        ),
+        (
+            {"problem": "p", "request_type_id": 1, "manufacturer_serial": "S" * 51, "replacement_name": "N"},
+            "manufacturer_serial",
+        ),
+        ({"problem": "p", "request_type_id": 1, "manufacturer_serial": "S"}, "replacement_name"),
+    ],
+)
 def test_rma_rules(api, payload, field):
     response = api.call("POST", "/v2/rmas", payload)
     assert response.status_code == 422 and field in response.json()["errors"]
 
 
 def test_queue_sequences_must_be_unique_and_task_types_known(api):
-    response = api.call("POST", "/v2/automation_queues", {
-        "manufacturer_serial": "S1", "ip_address": "10.0.0.1",
-        "automation_tasks": [{"task_type_id": 1, "sequence": 1}, {"task_type_id": 99, "sequence": 1}]})
+    response = api.call(
+        "POST",
+        "/v2/automation_queues",
+        {
+            "manufacturer_serial": "S1",
+            "ip_address": "10.0.0.1",
+            "automation_tasks": [{"task_type_id": 1, "sequence": 1}, {"task_type_id": 99, "sequence": 1}],
+        },
+    )
     errors = response.json()["errors"]
     assert response.status_code == 422
     assert "automation_tasks.1.sequence" in errors and "automation_tasks.1.task_type_id" in errors
 
 
 def test_task_update_needs_a_known_message_type_and_sequence(api):
-    response = api.call("PUT", "/v2/automation_tasks", {"manufacturer_serial": "nope", "ip_address": "1.1.1.1",
-                                                        "sequence": 3, "message_type": "explode"})
+    response = api.call(
+        "PUT",
+        "/v2/automation_tasks",
+        {"manufacturer_serial": "nope", "ip_address": "1.1.1.1", "sequence": 3, "message_type": "explode"},
+    )
     assert response.status_code == 422 and "message_type" in response.json()["errors"]
 
 
@@ -125,8 +172,11 @@ def test_an_order_moves_pending_released_shipped_and_gains_an_invoice(api, sandb
 
 
 def test_an_rma_moves_to_closed_with_notes(api, sandbox):
-    rma = api.call("POST", "/v2/rmas", {"problem": "dead", "request_type_id": 3, "manufacturer_serial": "R1",
-                                        "replacement_name": "Dock"}).json()
+    rma = api.call(
+        "POST",
+        "/v2/rmas",
+        {"problem": "dead", "request_type_id": 3, "manufacturer_serial": "R1", "replacement_name": "Dock"},
+    ).json()
     sandbox.advance(4)
     detail = api.call("GET", f"/v2/rmas/{rma['id']}").json()
     assert detail["status"]["name"] == "Closed" and detail["closed_date"]

@@ -36,16 +36,22 @@ def test_first_sync_mirrors_every_resource(sandbox_org):
 
 def test_second_sync_without_upstream_change_writes_no_row(sandbox_org):
     sync_all(sandbox_org)
-    before = {name: list(r.model.objects.for_org(sandbox_org).order_by("pk").values_list("pk", "changed_at", "content_hash"))
-              for name, r in registry.REGISTRY.items()}
+    before = {
+        name: list(r.model.objects.for_org(sandbox_org).order_by("pk").values_list("pk", "changed_at", "content_hash"))
+        for name, r in registry.REGISTRY.items()
+    }
     xmins = _xmins(m.Inventory, sandbox_org)
     runs = sync_all(sandbox_org)
     for name, run in runs.items():
         assert run.status == SyncRun.Status.SUCCESS, (name, run.error)
         assert (run.created, run.updated, run.vanished) == (0, 0, 0), name
         assert run.unchanged == run.rows_fetched > 0
-        after = list(registry.get(name).model.objects.for_org(sandbox_org).order_by("pk")
-                     .values_list("pk", "changed_at", "content_hash"))
+        after = list(
+            registry.get(name)
+            .model.objects.for_org(sandbox_org)
+            .order_by("pk")
+            .values_list("pk", "changed_at", "content_hash")
+        )
         assert after == before[name], name
     assert _xmins(m.Inventory, sandbox_org) == xmins  # PostgreSQL: no tuple was rewritten
 
@@ -54,7 +60,9 @@ def _xmins(model, org):
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cur:
-        cur.execute(f"SELECT id, xmin::text FROM {model._meta.db_table} WHERE organization_id = %s ORDER BY id", [org.pk])
+        cur.execute(
+            f"SELECT id, xmin::text FROM {model._meta.db_table} WHERE organization_id = %s ORDER BY id", [org.pk]
+        )
         return cur.fetchall()
 
 
@@ -84,9 +92,13 @@ def test_failure_in_the_middle_gives_a_failed_run_and_loses_nothing(sandbox_org,
     first = run_sync(sandbox_org, "inventories", page_size=10)
     total = m.Inventory.objects.for_org(sandbox_org).count()
     assert first.status == SyncRun.Status.SUCCESS and total > 30
-    sandbox.delete(sandbox_org.sandbox_token, "inventories",
-                   list(m.Inventory.objects.for_org(sandbox_org).order_by("-upstream_id")
-                        .values_list("upstream_id", flat=True)[:5]))
+    sandbox.delete(
+        sandbox_org.sandbox_token,
+        "inventories",
+        list(
+            m.Inventory.objects.for_org(sandbox_org).order_by("-upstream_id").values_list("upstream_id", flat=True)[:5]
+        ),
+    )
     # Pages 1-2 answer, then the upstream fails for good.
     sandbox.set_faults(error_rate=1.0, path_prefix="/v2/inventories", token=sandbox_org.sandbox_token, after=2)
     run = run_sync(sandbox_org, "inventories", page_size=10)
@@ -130,6 +142,7 @@ def test_two_syncs_started_together_run_once(sandbox, transactional_db):
 
     def go():
         from django.db import connection as conn
+
         try:
             results.append(run_sync(org, "inventories", page_size=20).status)
         except AlreadyRunning:
@@ -182,8 +195,10 @@ def test_the_writer_keeps_planner_statistics_as_a_table_grows(sandbox_org, sandb
     with connection.cursor() as cur:
         cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'mirror_inventory'::regclass")
         assert cur.fetchone()[0] >= run.created  # both slices, estimated at most 2x off
-        cur.execute("SELECT most_common_vals::text::bigint[] FROM pg_stats "
-                    "WHERE tablename = 'mirror_inventory' AND attname = 'organization_id'")
+        cur.execute(
+            "SELECT most_common_vals::text::bigint[] FROM pg_stats "
+            "WHERE tablename = 'mirror_inventory' AND attname = 'organization_id'"
+        )
         assert set(cur.fetchone()[0]) == {sandbox_org.pk, second.pk}
         writer.begin()
         writer.before_vanish(cur)

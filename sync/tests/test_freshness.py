@@ -61,14 +61,16 @@ def test_an_edited_interval_is_kept(org_a):
 
 def test_sync_command_prints_a_summary_and_fails_loudly(sandbox_org, sandbox):
     out = io.StringIO()
-    call_command("sync", "countries", "ship_methods", org=sandbox_org.slug, no_progress=True, stdout=out,
-                 stderr=io.StringIO())
+    call_command(
+        "sync", "countries", "ship_methods", org=sandbox_org.slug, no_progress=True, stdout=out, stderr=io.StringIO()
+    )
     text = out.getvalue()
     assert "countries" in text and "success" in text and "ship_methods" in text
     sandbox.set_faults(error_rate=1.0, token=sandbox_org.sandbox_token)
     with pytest.raises(CommandError, match="1 sync run"):
-        call_command("sync", "countries", org=sandbox_org.slug, no_progress=True, stdout=io.StringIO(),
-                     stderr=io.StringIO())
+        call_command(
+            "sync", "countries", org=sandbox_org.slug, no_progress=True, stdout=io.StringIO(), stderr=io.StringIO()
+        )
 
 
 def test_sync_command_rejects_unknown_resources(db):
@@ -77,11 +79,13 @@ def test_sync_command_rejects_unknown_resources(db):
 
 
 def test_freshness_keeps_the_last_success_after_a_failure_and_never_counts_mirror_tables(
-        client_alice, org_a, django_assert_max_num_queries):
+    client_alice, org_a, django_assert_max_num_queries
+):
     from django.utils import timezone
 
-    SyncRun.objects.create(organization=org_a, resource="invoices", status="success", rows_fetched=1234,
-                           finished_at=timezone.now())
+    SyncRun.objects.create(
+        organization=org_a, resource="invoices", status="success", rows_fetched=1234, finished_at=timezone.now()
+    )
     SyncRun.objects.create(organization=org_a, resource="invoices", status="failed", error="upstream said 503")
     # Two index probes per resource at most, plus the session, user and membership: no
     # COUNT over mirror tables that may hold millions of rows.

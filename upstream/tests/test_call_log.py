@@ -68,10 +68,15 @@ def test_the_admin_is_for_staff_only(org, client_alice):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-@pytest.mark.parametrize("error", [
-    UpstreamError("boom", status=400), TransientError("down", status=503, retry_after=3),
-    ValidationFailed("bad", field_errors={"a": ["x"]}), Conflict("dup", existing={"id": 1}),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        UpstreamError("boom", status=400),
+        TransientError("down", status=503, retry_after=3),
+        ValidationFailed("bad", field_errors={"a": ["x"]}),
+        Conflict("dup", existing={"id": 1}),
+    ],
+)
 def test_errors_have_a_safe_short_text(error):
     assert str(error).startswith(error.message) and str(error.status) in str(error)
     assert error.retryable is isinstance(error, TransientError)
@@ -80,4 +85,4 @@ def test_errors_have_a_safe_short_text(error):
 def test_the_client_never_shows_its_secret(org):
     client = UpstreamClient(org)
     assert SECRET not in repr(client) and SECRET not in str(client)
-    assert not any(SECRET == v for v in (client.token, client.base_url))
+    assert not any(v == SECRET for v in (client.token, client.base_url))

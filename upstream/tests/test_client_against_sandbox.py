@@ -14,14 +14,32 @@ from upstream.models import UpstreamCall
 
 
 def order_payload(org, **overrides):
-    party = {"name": "John L. Doe", "company": "Doe Ltd.", "email": "jdoe@example.com", "phone": "1-555-555-6789",
-             "address_1": "467 Highway #1", "address_2": None, "address_3": None, "city": "Toronto",
-             "state": "ON", "zip": "M5A 123", "country": "CA"}
-    payload = {"organization_id": org.upstream_organization_id, "purchase_order": "PO-1",
-               "customer_order": f"CO-{uuid.uuid4().hex[:10]}", "ship_method_id": 12, "ship_account": None,
-               "notes": "", "customer_rma_case": "", "recipient": party, "importer_of_record": dict(party),
-               "duties_and_taxes_account": 10000000,
-               "lines": [{"product_code": "SKU-00001", "quantity": 2, "customs_declared_value": 123.4}]}
+    party = {
+        "name": "John L. Doe",
+        "company": "Doe Ltd.",
+        "email": "jdoe@example.com",
+        "phone": "1-555-555-6789",
+        "address_1": "467 Highway #1",
+        "address_2": None,
+        "address_3": None,
+        "city": "Toronto",
+        "state": "ON",
+        "zip": "M5A 123",
+        "country": "CA",
+    }
+    payload = {
+        "organization_id": org.upstream_organization_id,
+        "purchase_order": "PO-1",
+        "customer_order": f"CO-{uuid.uuid4().hex[:10]}",
+        "ship_method_id": 12,
+        "ship_account": None,
+        "notes": "",
+        "customer_rma_case": "",
+        "recipient": party,
+        "importer_of_record": dict(party),
+        "duties_and_taxes_account": 10000000,
+        "lines": [{"product_code": "SKU-00001", "quantity": 2, "customs_declared_value": 123.4}],
+    }
     payload.update(overrides)
     return payload
 
@@ -36,15 +54,25 @@ def client(sandbox_org, settings):
 
 def test_every_collection_and_its_objects(client):
     listings = {
-        "countries": api.countries, "ship_methods": api.ship_methods, "items": api.items,
-        "customer_catalog_items": api.customer_catalog_items, "inventories": api.inventories,
-        "invoices": api.invoices, "orders": api.orders, "automation_queues": api.automation_queues,
+        "countries": api.countries,
+        "ship_methods": api.ship_methods,
+        "items": api.items,
+        "customer_catalog_items": api.customer_catalog_items,
+        "inventories": api.inventories,
+        "invoices": api.invoices,
+        "orders": api.orders,
+        "automation_queues": api.automation_queues,
         "automation_task_types": api.automation_task_types,
     }
     singles = {
-        "countries": api.country, "ship_methods": api.ship_method, "items": api.item,
-        "customer_catalog_items": api.customer_catalog_item, "inventories": api.inventory, "invoices": api.invoice,
-        "orders": api.order, "automation_queues": api.automation_queue,
+        "countries": api.country,
+        "ship_methods": api.ship_method,
+        "items": api.item,
+        "customer_catalog_items": api.customer_catalog_item,
+        "inventories": api.inventory,
+        "invoices": api.invoice,
+        "orders": api.order,
+        "automation_queues": api.automation_queue,
         "automation_task_types": api.automation_task_type,
     }
     for name, listing in listings.items():
@@ -88,9 +116,22 @@ def test_pagination_across_pages_keeps_ascending_ids(client):
 def test_automation_tasks_report_has_the_documented_columns(client):
     tasks = list(api.automation_tasks_report(client))
     assert tasks and all(t.id and t.automation_queue_id for t in tasks)
-    assert set(tasks[0].raw) == {"id", "automation_queue_id", "automation_task_type_id", "sequence", "started_at",
-                                 "completed_at", "failed", "message", "assignee_id", "assignee_name",
-                                 "work_order_id", "serial_id", "item_id", "manufacturer_serial"}
+    assert set(tasks[0].raw) == {
+        "id",
+        "automation_queue_id",
+        "automation_task_type_id",
+        "sequence",
+        "started_at",
+        "completed_at",
+        "failed",
+        "message",
+        "assignee_id",
+        "assignee_name",
+        "work_order_id",
+        "serial_id",
+        "item_id",
+        "manufacturer_serial",
+    }
     assert {t.failed for t in tasks} <= {True, False}
 
 
@@ -98,26 +139,47 @@ def test_writes_create_and_update(client, sandbox_org):
     order = api.create_order(client, order_payload(sandbox_org), idempotency_key=uuid.uuid4().hex)
     assert order.id and order.status == "Pending"
     assert api.order(client, order.id).customer_order == order.customer_order
-    rma = api.create_rma(client, {"problem": "Fans loud", "request_type_id": 3, "manufacturer_serial": "SN-1",
-                                  "replacement_name": "Dock 4"}, idempotency_key=uuid.uuid4().hex)
+    rma = api.create_rma(
+        client,
+        {"problem": "Fans loud", "request_type_id": 3, "manufacturer_serial": "SN-1", "replacement_name": "Dock 4"},
+        idempotency_key=uuid.uuid4().hex,
+    )
     assert rma.status_name == "Not Received" and rma.problems[0].message == "Fans loud"
-    queue = api.create_automation_queue(client, {"manufacturer_serial": "QS-1", "ip_address": "10.0.0.9",
-                                                 "automation_tasks": [{"task_type_id": 1, "sequence": 1},
-                                                                      {"task_type_id": 2, "sequence": 2}]},
-                                        idempotency_key=uuid.uuid4().hex)
+    queue = api.create_automation_queue(
+        client,
+        {
+            "manufacturer_serial": "QS-1",
+            "ip_address": "10.0.0.9",
+            "automation_tasks": [{"task_type_id": 1, "sequence": 1}, {"task_type_id": 2, "sequence": 2}],
+        },
+        idempotency_key=uuid.uuid4().hex,
+    )
     assert queue.id and queue.finished is False
-    task = api.update_automation_task(client, {"manufacturer_serial": "QS-1", "ip_address": "10.0.0.9",
-                                               "sequence": 1, "message": "Started Run-In", "message_type": "start"},
-                                      idempotency_key=uuid.uuid4().hex)
+    task = api.update_automation_task(
+        client,
+        {
+            "manufacturer_serial": "QS-1",
+            "ip_address": "10.0.0.9",
+            "sequence": 1,
+            "message": "Started Run-In",
+            "message_type": "start",
+        },
+        idempotency_key=uuid.uuid4().hex,
+    )
     assert task.started_at and task.message == "Started Run-In"
-    failed = api.update_automation_task(client, {"manufacturer_serial": "QS-1", "ip_address": "10.0.0.9",
-                                                 "sequence": 1, "message_type": "fail"},
-                                        idempotency_key=uuid.uuid4().hex)
+    failed = api.update_automation_task(
+        client,
+        {"manufacturer_serial": "QS-1", "ip_address": "10.0.0.9", "sequence": 1, "message_type": "fail"},
+        idempotency_key=uuid.uuid4().hex,
+    )
     assert failed.failed is True
     retry = [t for t in api.automation_tasks_report(client) if t.manufacturer_serial == "QS-1" and t.sequence == 1]
     assert [t.failed for t in retry] == [True, False]  # fail adds a new unstarted task
-    datum = api.create_serial_datum(client, {"manufacturer_serial": "QS-1", "serial_data_type_id": 2,
-                                             "value": "aa:bb"}, idempotency_key=uuid.uuid4().hex)
+    datum = api.create_serial_datum(
+        client,
+        {"manufacturer_serial": "QS-1", "serial_data_type_id": 2, "value": "aa:bb"},
+        idempotency_key=uuid.uuid4().hex,
+    )
     assert datum.id and datum.value == "aa:bb"
 
 
@@ -185,8 +247,11 @@ def test_a_write_whose_answer_is_dropped_is_retried_and_acts_exactly_once(client
     order = api.create_order(client, order_payload(sandbox_org), idempotency_key=uuid.uuid4().hex)
     assert order.id
     assert sandbox.stats(token)["orders_created"] == before + 1
-    attempts = list(UpstreamCall.objects.filter(organization=sandbox_org, method="POST").order_by("id").values_list("attempt",
-                                                                                                   "status"))
+    attempts = list(
+        UpstreamCall.objects.filter(organization=sandbox_org, method="POST")
+        .order_by("id")
+        .values_list("attempt", "status")
+    )
     assert attempts == [(1, None), (2, 201)]
 
 
@@ -245,10 +310,15 @@ def test_a_long_retry_after_is_handed_to_the_caller_without_waiting(client, sand
 
 
 def test_the_csv_report_streams_as_many_rows_as_the_task_list(client, sandbox_org):
-    queue = api.create_automation_queue(client, {"manufacturer_serial": "CSV-1", "ip_address": "10.0.0.1",
-                                                 "automation_tasks": [{"task_type_id": 1, "sequence": s}
-                                                                      for s in range(1, 6)]},
-                                        idempotency_key=uuid.uuid4().hex)
+    queue = api.create_automation_queue(
+        client,
+        {
+            "manufacturer_serial": "CSV-1",
+            "ip_address": "10.0.0.1",
+            "automation_tasks": [{"task_type_id": 1, "sequence": s} for s in range(1, 6)],
+        },
+        idempotency_key=uuid.uuid4().hex,
+    )
     mine = [t for t in api.automation_tasks_report(client) if t.automation_queue_id == queue.id]
     assert sorted(t.sequence for t in mine) == [1, 2, 3, 4, 5]
     assert all(t.manufacturer_serial == "CSV-1" and t.started_at is None for t in mine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from upstream.records import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-UTC = timezone.utc
+UTC = UTC
 
 
 def load(name: str):
@@ -38,8 +38,11 @@ def load(name: str):
 
 def test_countries_page_parses_with_z_datetimes():
     rows = [Country.from_api(r) for r in load("countries.json")["results"]]
-    assert [(c.id, c.iso_code, c.name) for c in rows] == [(1, "JE", "Jersey"), (2, "AS", "American Samoa"),
-                                                         (3, "AU", "Australia")]
+    assert [(c.id, c.iso_code, c.name) for c in rows] == [
+        (1, "JE", "Jersey"),
+        (2, "AS", "American Samoa"),
+        (3, "AU", "Australia"),
+    ]
     assert rows[0].created_at == datetime(2015, 6, 24, 13, 41, 11, 563000, tzinfo=UTC)
 
 
@@ -62,13 +65,14 @@ def test_order_post_response_parses_every_part():
     assert order.raw["status"] == "shipped"
 
 
-@pytest.mark.parametrize("name, prefix", [("order_post_request_ahead.json", "AHEAD"),
-                                          ("order_post_request_mbx.json", "MBX")])
+@pytest.mark.parametrize(
+    "name, prefix", [("order_post_request_ahead.json", "AHEAD"), ("order_post_request_mbx.json", "MBX")]
+)
 def test_order_post_requests_of_both_editions_parse(name, prefix):
     order = Order.from_api(load(name))
     assert order.customer_order.startswith(prefix)
     assert order.status == "" and order.invoices == [] and order.tracking_numbers == []
-    assert [l.quantity for l in order.lines] == [2, 1]
+    assert [ln.quantity for ln in order.lines] == [2, 1]
     assert order.importer_of_record.name == "Max Power"
 
 
@@ -134,29 +138,56 @@ def test_automation_task_csv_report_parses_strings():
 
 def test_put_example_bytes_give_the_contracts_known_signature():
     body = json.dumps(load("automation_task_put_start.json")).encode()
-    assert signing.sign("sandbox-secret", "PUT", "/v2/automation_tasks", body, "2026-11-22T10:15:00+00:00") == \
-        "e99b2f83fa4900e1ecf978b2f4264a641d7672548893af2f8ecc5379e1f5ea3c"
+    assert (
+        signing.sign("sandbox-secret", "PUT", "/v2/automation_tasks", body, "2026-11-22T10:15:00+00:00")
+        == "e99b2f83fa4900e1ecf978b2f4264a641d7672548893af2f8ecc5379e1f5ea3c"
+    )
 
 
-@pytest.mark.parametrize("raw, expected", [("shipped", "Shipped"), ("SHIPPED", "Shipped"), (" Pending ", "Pending"),
-                                           ("released", "Released"), ("on hold", "On Hold"), (None, "")])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("shipped", "Shipped"),
+        ("SHIPPED", "Shipped"),
+        (" Pending ", "Pending"),
+        ("released", "Released"),
+        ("on hold", "On Hold"),
+        (None, ""),
+    ],
+)
 def test_order_status_names_are_canonical_in_any_case(raw, expected):
     assert records.order_status(raw) == expected
 
 
-@pytest.mark.parametrize("raw, expected", [("true", True), ("false", False), ("1", True), ("0", False), (1, True),
-                                           (0, False), ("True", True), ("", None), (None, None)])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("true", True),
+        ("false", False),
+        ("1", True),
+        ("0", False),
+        (1, True),
+        (0, False),
+        ("True", True),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_booleans_from_json_and_csv(raw, expected):
     assert records.to_bool(raw) is expected
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("2016-01-14T20:40:09.753Z", datetime(2016, 1, 14, 20, 40, 9, 753000, tzinfo=UTC)),
-    ("2016-01-14T22:40:09+02:00", datetime(2016, 1, 14, 20, 40, 9, tzinfo=UTC)),
-    ("2016-01-14T20:40:09", datetime(2016, 1, 14, 20, 40, 9, tzinfo=UTC)),
-    ("2016-01-14", datetime(2016, 1, 14, tzinfo=UTC)),
-    ("not a date", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2016-01-14T20:40:09.753Z", datetime(2016, 1, 14, 20, 40, 9, 753000, tzinfo=UTC)),
+        ("2016-01-14T22:40:09+02:00", datetime(2016, 1, 14, 20, 40, 9, tzinfo=UTC)),
+        ("2016-01-14T20:40:09", datetime(2016, 1, 14, 20, 40, 9, tzinfo=UTC)),
+        ("2016-01-14", datetime(2016, 1, 14, tzinfo=UTC)),
+        ("not a date", None),
+        (None, None),
+    ],
+)
 def test_datetimes_with_z_offset_or_naive(raw, expected):
     assert records.to_datetime(raw) == expected
 

@@ -5,36 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(default='order.update', max_length=30)),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('headers', models.JSONField(default=dict, help_text='a subset: date, content type, user agent (no signature)')),
-                ('body', models.TextField()),
-                ('status', models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('ignored', 'Ignored (duplicate or older than the stored state)'), ('failed', 'Failed')], default='received', max_length=10)),
-                ('error', models.TextField(blank=True)),
-                ('outcome', models.CharField(blank=True, help_text='created, updated, duplicate or stale', max_length=20)),
-                ('order_upstream_id', models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name='order upstream id')),
-                ('order_status', models.CharField(blank=True, max_length=20)),
-                ('order_updated_at', models.DateTimeField(blank=True, null=True, verbose_name='order updated_at')),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(default="order.update", max_length=30)),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "headers",
+                    models.JSONField(default=dict, help_text="a subset: date, content type, user agent (no signature)"),
+                ),
+                ("body", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored (duplicate or older than the stored state)"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=10,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                (
+                    "outcome",
+                    models.CharField(blank=True, help_text="created, updated, duplicate or stale", max_length=20),
+                ),
+                (
+                    "order_upstream_id",
+                    models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name="order upstream id"),
+                ),
+                ("order_status", models.CharField(blank=True, max_length=20)),
+                ("order_updated_at", models.DateTimeField(blank=True, null=True, verbose_name="order updated_at")),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.organization"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'webhook deliveries',
-                'ordering': ['-received_at'],
-                'indexes': [models.Index(fields=['status', 'received_at'], name='webhooks_due')],
+                "verbose_name_plural": "webhook deliveries",
+                "ordering": ["-received_at"],
+                "indexes": [models.Index(fields=["status", "received_at"], name="webhooks_due")],
             },
         ),
     ]

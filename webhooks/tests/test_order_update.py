@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,13 +17,20 @@ URL = "/webhooks/order-update/"
 
 
 def order_payload(status="Pending", updated_at="2026-11-22T10:00:00Z", order_id=250001, **extra):
-    payload = {"id": order_id, "organization_id": 1001, "purchase_order": "PO-1", "customer_order": "ACME-1",
-               "ship_method_id": 12, "ship_method": "FedEx Ground", "status": status,
-               "recipient": {"name": "John L. Doe", "company": "Doe Ltd.", "country": "CA"},
-               "importer_of_record": {"name": "Max Power", "country": "CA"},
-               "lines": [{"product_code": "SKU-100", "quantity": 2, "customs_declared_value": 123.4,
-                          "serial_numbers": []}],
-               "created_at": "2026-11-22T09:00:00Z", "updated_at": updated_at}
+    payload = {
+        "id": order_id,
+        "organization_id": 1001,
+        "purchase_order": "PO-1",
+        "customer_order": "ACME-1",
+        "ship_method_id": 12,
+        "ship_method": "FedEx Ground",
+        "status": status,
+        "recipient": {"name": "John L. Doe", "company": "Doe Ltd.", "country": "CA"},
+        "importer_of_record": {"name": "Max Power", "country": "CA"},
+        "lines": [{"product_code": "SKU-100", "quantity": 2, "customs_declared_value": 123.4, "serial_numbers": []}],
+        "created_at": "2026-11-22T09:00:00Z",
+        "updated_at": updated_at,
+    }
     if status.lower() == "shipped":
         payload["tracking_numbers"] = [{"tracking_number": "1Z0000000142", "weight": 8}]
         payload["invoices"] = [{"invoice_number": 750001}]
@@ -34,9 +41,12 @@ def order_payload(status="Pending", updated_at="2026-11-22T10:00:00Z", order_id=
 
 def signed_post(client, org, payload, *, secret="s3cret-value", date=None, path=URL, token=None, signature=None):
     body = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
-    date = date or datetime.now(timezone.utc).isoformat()
-    headers = {"HTTP_X_MBX_TOKEN": token or org.upstream_token, "HTTP_X_MBX_DATE": date,
-               "HTTP_X_MBX_SIGNATURE": signature or sign(secret, "POST", path, body, date)}
+    date = date or datetime.now(UTC).isoformat()
+    headers = {
+        "HTTP_X_MBX_TOKEN": token or org.upstream_token,
+        "HTTP_X_MBX_DATE": date,
+        "HTTP_X_MBX_SIGNATURE": signature or sign(secret, "POST", path, body, date),
+    }
     return client.post(path, body, content_type="application/json", **headers)
 
 
@@ -75,7 +85,7 @@ def test_bad_signature_is_refused_and_nothing_is_written(client, org_a, caplog):
 
 def test_tampered_body_or_other_path_is_refused(client, org_a):
     body = json.dumps(order_payload()).encode()
-    date = datetime.now(timezone.utc).isoformat()
+    date = datetime.now(UTC).isoformat()
     good = sign("s3cret-value", "POST", URL, body, date)
     tampered = body.replace(b"Pending", b"Shipped")
     assert signed_post(client, org_a, tampered, date=date, signature=good).status_code == 401
@@ -86,7 +96,7 @@ def test_tampered_body_or_other_path_is_refused(client, org_a):
 
 def test_stale_or_future_date_is_refused(client, org_a):
     for delta in (timedelta(seconds=-301), timedelta(seconds=301), timedelta(hours=-5)):
-        date = (datetime.now(timezone.utc) + delta).isoformat()
+        date = (datetime.now(UTC) + delta).isoformat()
         response = signed_post(client, org_a, order_payload(), date=date)
         assert response.status_code == 401
         assert "300 seconds" in response.json()["error"]
@@ -128,10 +138,12 @@ def test_replayed_delivery_changes_nothing(client, org_a, django_capture_on_comm
 
 
 def test_out_of_order_deliveries_keep_the_newest_state(client, org_a, django_capture_on_commit_callbacks):
-    released = receive(client, org_a, order_payload("Released", "2026-11-22T11:00:00Z"),
-                       django_capture_on_commit_callbacks)
-    shipped = receive(client, org_a, order_payload("shipped", "2026-11-22T12:00:00Z"),
-                      django_capture_on_commit_callbacks)
+    released = receive(
+        client, org_a, order_payload("Released", "2026-11-22T11:00:00Z"), django_capture_on_commit_callbacks
+    )
+    shipped = receive(
+        client, org_a, order_payload("shipped", "2026-11-22T12:00:00Z"), django_capture_on_commit_callbacks
+    )
     assert service.process(shipped.pk) == "processed"  # the newer one arrives (or is processed) first
     assert service.process(released.pk) == "ignored"
     released.refresh_from_db()
@@ -151,16 +163,18 @@ def test_signed_body_that_is_not_an_order_is_kept_as_failed(client, org_a):
     assert not Order.objects.exists()
 
 
-def test_failed_processing_is_kept_and_reprocessed_from_the_admin(client, org_a, client_ops,
-                                                                  django_capture_on_commit_callbacks):
+def test_failed_processing_is_kept_and_reprocessed_from_the_admin(
+    client, org_a, client_ops, django_capture_on_commit_callbacks
+):
     delivery = receive(client, org_a, order_payload(id=None), django_capture_on_commit_callbacks)
     assert service.process(delivery.pk) == "failed"
     delivery.refresh_from_db()
     assert "no id" in delivery.error and delivery.attempts == 1
     WebhookDelivery.objects.filter(pk=delivery.pk).update(body=json.dumps(order_payload()))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client_ops.post("/admin/webhooks/webhookdelivery/",
-                                   {"action": "reprocess_failed", "_selected_action": [delivery.pk]})
+        response = client_ops.post(
+            "/admin/webhooks/webhookdelivery/", {"action": "reprocess_failed", "_selected_action": [delivery.pk]}
+        )
     assert response.status_code == 302 and len(callbacks) == 1
     delivery.refresh_from_db()
     assert delivery.status == "received"
@@ -184,6 +198,9 @@ def test_webhook_applied_by_a_real_worker(client, org_a, celery_worker):
 
     response = signed_post(client, org_a, order_payload("Released", "2026-11-22T11:00:00Z"))
     assert response.status_code == 202
-    wait_for(lambda: WebhookDelivery.objects.filter(status="processed").exists(), 20,
-             message="the worker to apply the delivery")
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(status="processed").exists(),
+        20,
+        message="the worker to apply the delivery",
+    )
     assert Order.objects.get(organization=org_a, upstream_id=250001).status == "Released"

@@ -33,23 +33,50 @@ class Command(BaseCommand):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         procs = {
             "web": [py, manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-            "worker": [py, "-m", "celery", "-A", "portal", "worker", "-l", "INFO", "--concurrency", "2",
-                       "-n", "worker@%h"],
+            "worker": [
+                py,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-l",
+                "INFO",
+                "--concurrency",
+                "2",
+                "-n",
+                "worker@%h",
+            ],
             "beat": [py, "-m", "celery", "-A", "portal", "beat", "-l", "INFO"],
         }
         if not no_sandbox:
             procs["sandbox"] = [
-                py, manage, "runsandbox", "--host", "127.0.0.1", "--port", str(sandbox_port),
-                "--seed-org", f"{DEMO_TOKEN}:{DEMO_SECRET}:{DEMO_UPSTREAM_ORG_ID}", "--scale", "1",
-                "--pace", "fast",
-                "--webhook-url", f"http://127.0.0.1:{port}/webhooks/order-update/",
+                py,
+                manage,
+                "runsandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(sandbox_port),
+                "--seed-org",
+                f"{DEMO_TOKEN}:{DEMO_SECRET}:{DEMO_UPSTREAM_ORG_ID}",
+                "--scale",
+                "1",
+                "--pace",
+                "fast",
+                "--webhook-url",
+                f"http://127.0.0.1:{port}/webhooks/order-update/",
             ]
         running: dict[str, subprocess.Popen] = {}
         sel = selectors.DefaultSelector()
         for name, cmd in procs.items():
             p = subprocess.Popen(
-                cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=settings.BASE_DIR, start_new_session=True,
+                cmd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=settings.BASE_DIR,
+                start_new_session=True,
             )
             running[name] = p
             sel.register(p.stdout, selectors.EVENT_READ, name)

@@ -20,8 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8001)
         parser.add_argument("--db", default=settings.SANDBOX_DB_PATH, help="SQLite file of the sandbox's own data")
-        parser.add_argument("--seed-org", action="append", default=[], metavar="TOKEN:SECRET:ORGID",
-                            help="register (and seed) an organization; the secret may come from SANDBOX_SECRET")
+        parser.add_argument(
+            "--seed-org",
+            action="append",
+            default=[],
+            metavar="TOKEN:SECRET:ORGID",
+            help="register (and seed) an organization; the secret may come from SANDBOX_SECRET",
+        )
         parser.add_argument("--scale", type=float, default=1.0, help="seed scale (1: a few hundred rows)")
         parser.add_argument("--reseed", action="store_true", help="seed even if the organization has data")
         parser.add_argument("--pace", choices=sorted(PACES), default="fast")
@@ -29,8 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--webhook-backoff", type=float, default=1.0, help="first webhook retry delay (s)")
         parser.add_argument("--ready-file", default=None, help="write the bound port here once serving")
 
-    def handle(self, *args, host, port, db, seed_org, scale, reseed, pace, webhook_url, webhook_backoff,
-               ready_file, **options):
+    def handle(
+        self, *args, host, port, db, seed_org, scale, reseed, pace, webhook_url, webhook_backoff, ready_file, **options
+    ):
         logging.getLogger("sandbox").setLevel(logging.INFO)
         Path(db).parent.mkdir(parents=True, exist_ok=True)
         app = App(db, pace=pace, webhook_backoff=webhook_backoff)

@@ -18,8 +18,9 @@ class Command(BaseCommand):
     help = "Sync upstream collections into the mirror now."
 
     def add_arguments(self, parser):
-        parser.add_argument("resources", nargs="*", metavar="RESOURCE",
-                            help=f"default: all ({', '.join(registry.REGISTRY)})")
+        parser.add_argument(
+            "resources", nargs="*", metavar="RESOURCE", help=f"default: all ({', '.join(registry.REGISTRY)})"
+        )
         parser.add_argument("--org", dest="slug", help="only this organization (default: every active one)")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -35,8 +36,9 @@ class Command(BaseCommand):
         rows, failed = [], 0
         for org in orgs.order_by("slug"):
             for name in resources or list(registry.REGISTRY):
-                bar = tqdm(desc=f"{org.slug} {name}", unit=" rows", disable=no_progress, leave=False,
-                           file=self.stderr._out)
+                bar = tqdm(
+                    desc=f"{org.slug} {name}", unit=" rows", disable=no_progress, leave=False, file=self.stderr._out
+                )
 
                 def on_page(run, bar=bar):
                     bar.total = None
@@ -51,11 +53,32 @@ class Command(BaseCommand):
                     bar.close()
                 failed += run.status == SyncRun.Status.FAILED
                 seconds = run.duration.total_seconds() if run.duration else 0
-                rows.append((org.slug, name, run.status, run.rows_fetched, run.created, run.updated, run.unchanged,
-                             run.vanished, f"{seconds:.1f}s" + (f"  {run.error}" if run.error else "")))
-        header = ("organization", "resource", "status", "fetched", "created", "updated", "unchanged", "vanished", "time")
+                rows.append(
+                    (
+                        org.slug,
+                        name,
+                        run.status,
+                        run.rows_fetched,
+                        run.created,
+                        run.updated,
+                        run.unchanged,
+                        run.vanished,
+                        f"{seconds:.1f}s" + (f"  {run.error}" if run.error else ""),
+                    )
+                )
+        header = (
+            "organization",
+            "resource",
+            "status",
+            "fetched",
+            "created",
+            "updated",
+            "unchanged",
+            "vanished",
+            "time",
+        )
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            self.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+            self.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
         if failed:
             raise CommandError(f"{failed} sync run(s) failed")
