@@ -1,4 +1,4 @@
-# Quick start: `make run` (portal + sandbox + worker + beat) and `make test`.
+# Quick start: `make run` (portal + sandbox + worker + beat), `make test` and `make check`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -6,16 +6,20 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' 
 STAMP  := $(VENV)/.installed-$(REQ_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: install run test migrate bench clean check-python
+.PHONY: install run test check chromium migrate bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@bin/ensure-venv $(PYTHON) $(VENV) requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP)
+
+# The browser tests need Chromium: installed with apt-get (as root or with sudo) if missing,
+# else one line naming the command and no test runs.
+chromium:
+	@bin/ensure-chromium
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -25,8 +29,18 @@ run: install
 	$(BIN)/python manage.py seeddemo
 	$(BIN)/python manage.py runstack
 
-test: install
+# The whole suite, then (on SQLite) the sync engine's tests again on a local PostgreSQL if one answers.
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@bin/postgres-pass $(BIN)/python $(PYTEST_ARGS)
+
+# Lint, format and types; every check runs, and any failure fails the target.
+check: install
+	@status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "$(BIN)/mypy ."; $(BIN)/mypy . || status=1; \
+	exit $$status
 
 bench: install
 	$(BIN)/python bench/run_all.py
