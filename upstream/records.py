@@ -1,7 +1,15 @@
 """Typed records of the upstream's payloads, tolerant of what the vendor examples show.
 
-Every record keeps the whole payload in `.raw` and fields it does not know in `.extra`
-(never an error). Parsing accepts: `null` in optional fields, numbers sent as strings,
+This module is the one place that knows the payloads' field names and how each is converted.
+A record is declarative: each dataclass field is read from the payload key of the same name
+and converted by its annotation (`int | None` by to_int, `str` by to_str, `Decimal | None`
+by to_decimal, `bool | None` by to_bool, `datetime | None` by to_datetime, `date | None` by
+to_date, a nested record by its from_api (never None: null reads as an empty part), `list[...]`
+element by element), or by a converter named in the field's metadata (`using(...)`). The plan
+of (payload key, converter) is worked out once per class, on its first parse.
+
+Every record keeps the whole payload in `.raw`, and `.extra` gives the fields it does not
+know (never an error). Parsing accepts: `null` in optional fields, numbers sent as strings,
 decimals sent as floats (kept as Decimal via str(), never float arithmetic), booleans as
 "true"/"1" (CSV), ISO datetimes with `Z`, an offset, or none (taken as UTC), and status
 names in any letter case.
@@ -9,15 +17,33 @@ names in any letter case.
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-ORDER_STATUSES = {"pending": "Pending", "released": "Released", "shipped": "Shipped"}
+from django.db import models
+
+Converter = Callable[[Any], Any]
+
+
+class OrderStatus(models.TextChoices):
+    """The upstream's order statuses, spelled once (the payloads send them in any letter case)."""
+
+    PENDING = "Pending", "Pending"
+    RELEASED = "Released", "Released"
+    SHIPPED = "Shipped", "Shipped"
+
+
+_ORDER_STATUSES: dict[str, str] = {status.value.lower(): status.value for status in OrderStatus}
 
 
 def to_int(value: Any) -> int | None:
+    if type(value) is int:  # the common case first (not bool, a subclass of int)
+        return value
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -32,6 +58,8 @@ def to_int(value: Any) -> int | None:
 
 
 def to_decimal(value: Any) -> Decimal | None:
+    if type(value) is float:  # a JSON decimal: exactly as written (its shortest repr), never binary float
+        return Decimal(repr(value))
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
@@ -55,9 +83,12 @@ def to_datetime(value: Any) -> datetime | None:
         parsed = value
     else:
         try:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
+            parsed = datetime.fromisoformat(value)  # the common case: a clean ISO string
+        except (TypeError, ValueError):
+            try:
+                parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            except ValueError:
+                return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -74,42 +105,105 @@ def to_str(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def to_upper(value: Any) -> str:
+    """Codes (ISO country codes) in upper case."""
+    return to_str(value).upper()
+
+
 def order_status(value: Any) -> str:
+    """An OrderStatus value for a known status in any letter case; other text title-cased."""
     text = to_str(value).strip()
-    return ORDER_STATUSES.get(text.lower(), text.title())
+    return _ORDER_STATUSES.get(text.lower(), text.title())
+
+
+def using(convert: Converter) -> dict[str, Converter]:
+    """Field metadata: convert this field with `convert` instead of by its annotation."""
+    return {"convert": convert}
+
+
+_SCALARS: dict[Any, Converter] = {
+    int: to_int,
+    str: to_str,
+    bool: to_bool,
+    Decimal: to_decimal,
+    datetime: to_datetime,
+    date: to_date,
+}
+
+
+def _list_of(convert: Converter) -> Converter:
+    def convert_list(value: Any) -> list:
+        return [convert(v) for v in value or []]
+
+    return convert_list
+
+
+def _converter(annotation: Any) -> Converter:
+    """The converter of a field annotated `annotation` (resolved, not a string)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        present = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(present) == 1:  # `X | None`: converted as X (the converters give None for null)
+            annotation = present[0]
+            origin = typing.get_origin(annotation)
+    if origin is list:
+        return _list_of(_converter(typing.get_args(annotation)[0]))
+    if annotation in _SCALARS:
+        return _SCALARS[annotation]
+    if isinstance(annotation, type) and issubclass(annotation, Record):
+        return annotation.from_api
+    raise TypeError(f"no converter for a field annotated {annotation!r}; name one with using()")
 
 
 @dataclass(slots=True)
 class Record:
     raw: dict = field(default_factory=dict, repr=False)
-    extra: dict = field(default_factory=dict, repr=False)
-    KNOWN: ClassVar[tuple[str, ...]] = ()
+
+    # Worked out once per class, on its first parse: (payload key, converter) in field order,
+    # and the payload keys the record knows.
+    _PLAN: ClassVar[tuple[tuple[str, Converter], ...]]
+    _KNOWN: ClassVar[frozenset[str]]
 
     @classmethod
-    def parse(cls, payload: dict, **values):
-        known = (set(cls.KNOWN) | {f.name for f in fields(cls)}) - {"raw", "extra"}
-        extra = {k: v for k, v in payload.items() if k not in known}
-        return cls(raw=payload, extra=extra, **values)
+    def _wrap(cls, payload: Any) -> dict:
+        """A payload that is not an object: null (or anything else) reads as an empty object."""
+        return {}
+
+    @classmethod
+    def _plan(cls) -> tuple[tuple[str, Converter], ...]:
+        plan = cls.__dict__.get("_PLAN")
+        if plan is None:
+            hints = typing.get_type_hints(cls)
+            plan = tuple(
+                (f.name, f.metadata.get("convert") or _converter(hints[f.name])) for f in fields(cls) if f.name != "raw"
+            )
+            cls._KNOWN = frozenset(key for key, _ in plan)
+            cls._PLAN = plan
+        return plan
+
+    @classmethod
+    def from_api(cls, payload: Any) -> Self:
+        plan = cls.__dict__.get("_PLAN") or cls._plan()
+        if not isinstance(payload, dict):
+            payload = cls._wrap(payload)
+        get = payload.get
+        return cls(payload, *[convert(get(key)) for key, convert in plan])
+
+    @property
+    def extra(self) -> dict:
+        """The payload's fields this record does not know."""
+        cls = type(self)
+        cls._plan()
+        return {k: v for k, v in self.raw.items() if k not in cls._KNOWN}
 
 
 @dataclass(slots=True)
 class Country(Record):
     id: int | None = None
-    iso_code: str = ""
+    iso_code: str = field(default="", metadata=using(to_upper))
     name: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-    @classmethod
-    def from_api(cls, p: dict) -> Country:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            iso_code=to_str(p.get("iso_code")).upper(),
-            name=to_str(p.get("name")),
-            created_at=to_datetime(p.get("created_at")),
-            updated_at=to_datetime(p.get("updated_at")),
-        )
 
 
 @dataclass(slots=True)
@@ -118,16 +212,6 @@ class ShipMethod(Record):
     name: str = ""
     description: str = ""
     carrier: str = ""
-
-    @classmethod
-    def from_api(cls, p: dict) -> ShipMethod:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            name=to_str(p.get("name")),
-            description=to_str(p.get("description")),
-            carrier=to_str(p.get("carrier")),
-        )
 
 
 @dataclass(slots=True)
@@ -147,26 +231,6 @@ class Item(Record):
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
-    @classmethod
-    def from_api(cls, p: dict) -> Item:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            name=to_str(p.get("name")),
-            description=to_str(p.get("description")),
-            item_category_id=to_int(p.get("item_category_id")),
-            stocked=to_bool(p.get("stocked")),
-            serialized=to_bool(p.get("serialized")),
-            weight=to_decimal(p.get("weight")),
-            manufacturer_sku=to_str(p.get("manufacturer_sku")),
-            owner_id=to_int(p.get("owner_id")),
-            manufacturer_id=to_int(p.get("manufacturer_id")),
-            purchasing_group_id=to_int(p.get("purchasing_group_id")),
-            archived_at=to_datetime(p.get("archived_at")),
-            created_at=to_datetime(p.get("created_at")),
-            updated_at=to_datetime(p.get("updated_at")),
-        )
-
 
 @dataclass(slots=True)
 class CustomerCatalogItem(Record):
@@ -174,16 +238,6 @@ class CustomerCatalogItem(Record):
     customer_sku: str = ""
     price: Decimal | None = None
     item_id: int | None = None
-
-    @classmethod
-    def from_api(cls, p: dict) -> CustomerCatalogItem:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            customer_sku=to_str(p.get("customer_sku")),
-            price=to_decimal(p.get("price")),
-            item_id=to_int(p.get("item_id")),
-        )
 
 
 @dataclass(slots=True)
@@ -202,26 +256,6 @@ class Inventory(Record):
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
-    @classmethod
-    def from_api(cls, p: dict) -> Inventory:
-        d = to_decimal
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            item_id=to_int(p.get("item_id")),
-            inventory_location_id=to_int(p.get("inventory_location_id")),
-            quantity_on_hand=d(p.get("quantity_on_hand")),
-            quantity_allocated=d(p.get("quantity_allocated")),
-            quantity_on_order=d(p.get("quantity_on_order")),
-            average_cost=d(p.get("average_cost")),
-            last_cost=d(p.get("last_cost")),
-            reorder_level=d(p.get("reorder_level")),
-            order_up_to_level=d(p.get("order_up_to_level")),
-            lead_time=to_int(p.get("lead_time")),
-            created_at=to_datetime(p.get("created_at")),
-            updated_at=to_datetime(p.get("updated_at")),
-        )
-
 
 @dataclass(slots=True)
 class Invoice(Record):
@@ -231,18 +265,6 @@ class Invoice(Record):
     total: Decimal | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-    @classmethod
-    def from_api(cls, p: dict) -> Invoice:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            order_id=to_int(p.get("order_id")),
-            billed_at=to_datetime(p.get("billed_at")),
-            total=to_decimal(p.get("total")),
-            created_at=to_datetime(p.get("created_at")),
-            updated_at=to_datetime(p.get("updated_at")),
-        )
 
 
 @dataclass(slots=True)
@@ -257,27 +279,7 @@ class OrderParty(Record):
     city: str = ""
     state: str = ""
     zip: str = ""
-    country: str = ""
-
-    @classmethod
-    def from_api(cls, p: dict | None) -> OrderParty:
-        p = p or {}
-        values = {
-            f: to_str(p.get(f))
-            for f in (
-                "name",
-                "company",
-                "email",
-                "phone",
-                "address_1",
-                "address_2",
-                "address_3",
-                "city",
-                "state",
-                "zip",
-            )
-        }
-        return cls.parse(p, country=to_str(p.get("country")).upper(), **values)
+    country: str = field(default="", metadata=using(to_upper))
 
 
 @dataclass(slots=True)
@@ -287,25 +289,11 @@ class OrderLine(Record):
     customs_declared_value: Decimal | None = None
     serial_numbers: list[str] = field(default_factory=list)
 
-    @classmethod
-    def from_api(cls, p: dict) -> OrderLine:
-        return cls.parse(
-            p,
-            product_code=to_str(p.get("product_code")),
-            quantity=to_int(p.get("quantity")),
-            customs_declared_value=to_decimal(p.get("customs_declared_value")),
-            serial_numbers=[to_str(s) for s in (p.get("serial_numbers") or [])],
-        )
-
 
 @dataclass(slots=True)
 class TrackingNumber(Record):
     tracking_number: str = ""
     weight: Decimal | None = None
-
-    @classmethod
-    def from_api(cls, p: dict) -> TrackingNumber:
-        return cls.parse(p, tracking_number=to_str(p.get("tracking_number")), weight=to_decimal(p.get("weight")))
 
 
 @dataclass(slots=True)
@@ -313,9 +301,8 @@ class InvoiceRef(Record):
     invoice_number: int | None = None
 
     @classmethod
-    def from_api(cls, p: dict) -> InvoiceRef:
-        p = p if isinstance(p, dict) else {"invoice_number": p}
-        return cls.parse(p, invoice_number=to_int(p.get("invoice_number")))
+    def _wrap(cls, payload: Any) -> dict:
+        return {"invoice_number": payload}  # the bare number, as some examples send it
 
 
 @dataclass(slots=True)
@@ -330,9 +317,9 @@ class Order(Record):
     notes: str = ""
     customer_rma_case: str = ""
     duties_and_taxes_account: str = ""
-    status: str = ""
-    recipient: OrderParty | None = None
-    importer_of_record: OrderParty | None = None
+    status: str = field(default="", metadata=using(order_status))
+    recipient: OrderParty = field(default_factory=OrderParty)
+    importer_of_record: OrderParty = field(default_factory=OrderParty)
     lines: list[OrderLine] = field(default_factory=list)
     tracking_numbers: list[TrackingNumber] = field(default_factory=list)
     invoices: list[InvoiceRef] = field(default_factory=list)
@@ -351,47 +338,11 @@ class Order(Record):
     def invoice_numbers(self) -> list[int]:
         return [i.invoice_number for i in self.invoices if i.invoice_number]
 
-    @classmethod
-    def from_api(cls, p: dict) -> Order:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            organization_id=to_int(p.get("organization_id")),
-            purchase_order=to_str(p.get("purchase_order")),
-            customer_order=to_str(p.get("customer_order")),
-            ship_method_id=to_int(p.get("ship_method_id")),
-            ship_method=to_str(p.get("ship_method")),
-            ship_account=to_str(p.get("ship_account")),
-            notes=to_str(p.get("notes")),
-            customer_rma_case=to_str(p.get("customer_rma_case")),
-            duties_and_taxes_account=to_str(p.get("duties_and_taxes_account")),
-            status=order_status(p.get("status")),
-            recipient=OrderParty.from_api(p.get("recipient")),
-            importer_of_record=OrderParty.from_api(p.get("importer_of_record")),
-            lines=[OrderLine.from_api(ln) for ln in p.get("lines") or []],
-            tracking_numbers=[TrackingNumber.from_api(t) for t in p.get("tracking_numbers") or []],
-            invoices=[InvoiceRef.from_api(i) for i in p.get("invoices") or []],
-            end_user_po=to_str(p.get("end_user_po")),
-            end_user_name=to_str(p.get("end_user_name")),
-            end_user_order_dt=to_datetime(p.get("end_user_order_dt")),
-            promise_date=to_date(p.get("promise_date")),
-            customer_data=to_str(p.get("customer_data")),
-            recipient_id=to_int(p.get("recipient_id")),
-            importer_of_record_id=to_int(p.get("importer_of_record_id")),
-            created_at=to_datetime(p.get("created_at")),
-            updated_at=to_datetime(p.get("updated_at")),
-        )
-
 
 @dataclass(slots=True)
 class Category(Record):
     id: int | None = None
     name: str = ""
-
-    @classmethod
-    def from_api(cls, p: dict | None) -> Category:
-        p = p or {}
-        return cls.parse(p, id=to_int(p.get("id")), name=to_str(p.get("name")))
 
 
 @dataclass(slots=True)
@@ -399,18 +350,7 @@ class RmaItem(Record):
     id: int | None = None
     name: str = ""
     description: str = ""
-    category: Category | None = None
-
-    @classmethod
-    def from_api(cls, p: dict | None) -> RmaItem:
-        p = p or {}
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            name=to_str(p.get("name")),
-            description=to_str(p.get("description")),
-            category=Category.from_api(p.get("category")),
-        )
+    category: Category = field(default_factory=Category)
 
 
 @dataclass(slots=True)
@@ -420,25 +360,11 @@ class Note(Record):
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
-    @classmethod
-    def from_api(cls, p: dict) -> Note:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            message=to_str(p.get("message")),
-            created_at=to_datetime(p.get("created_at")),
-            updated_at=to_datetime(p.get("updated_at")),
-        )
-
 
 @dataclass(slots=True)
 class RmaLine(Record):
     quantity: int | None = None
-    item: RmaItem | None = None
-
-    @classmethod
-    def from_api(cls, p: dict) -> RmaLine:
-        return cls.parse(p, quantity=to_int(p.get("quantity")), item=RmaItem.from_api(p.get("item")))
+    item: RmaItem = field(default_factory=RmaItem)
 
 
 @dataclass(slots=True)
@@ -447,9 +373,8 @@ class RmaStatus(Record):
     name: str = ""
 
     @classmethod
-    def from_api(cls, p: Any) -> RmaStatus:
-        p = p if isinstance(p, dict) else ({"name": p} if p else {})
-        return cls.parse(p, id=to_int(p.get("id")), name=to_str(p.get("name")))
+    def _wrap(cls, payload: Any) -> dict:
+        return {"name": payload} if payload else {}  # the bare name, as some examples send it
 
 
 @dataclass(slots=True)
@@ -463,36 +388,16 @@ class RmaSummary(Record):
     manufacturer_serial: str = ""
     start_date: date | None = None
     closed_date: date | None = None
-    item: RmaItem | None = None
-    status: RmaStatus | None = None
-
-    @classmethod
-    def values(cls, p: dict) -> dict:
-        return dict(
-            id=to_int(p.get("id")),
-            subject=to_str(p.get("subject")),
-            organization_id=to_int(p.get("organization_id")),
-            order_id=to_int(p.get("order_id")),
-            repair_order_id=to_int(p.get("repair_order_id")),
-            replacement_order_id=to_int(p.get("replacement_order_id")),
-            manufacturer_serial=to_str(p.get("manufacturer_serial")),
-            start_date=to_date(p.get("start_date")),
-            closed_date=to_date(p.get("closed_date")),
-            item=RmaItem.from_api(p.get("item")),
-            status=RmaStatus.from_api(p.get("status")),
-        )
-
-    @classmethod
-    def from_api(cls, p: dict) -> RmaSummary:
-        return cls.parse(p, **cls.values(p))
+    item: RmaItem = field(default_factory=RmaItem)
+    status: RmaStatus = field(default_factory=RmaStatus)
 
     @property
     def status_id(self) -> int | None:
-        return self.status.id if self.status else None
+        return self.status.id
 
     @property
     def status_name(self) -> str:
-        return self.status.name if self.status else ""
+        return self.status.name
 
     @property
     def is_open(self) -> bool:
@@ -506,17 +411,6 @@ class RmaDetail(RmaSummary):
     troubleshootings: list[Note] = field(default_factory=list)
     results: list[Note] = field(default_factory=list)
 
-    @classmethod
-    def from_api(cls, p: dict) -> RmaDetail:
-        return cls.parse(
-            p,
-            **cls.values(p),
-            lines=[RmaLine.from_api(ln) for ln in p.get("lines") or []],
-            problems=[Note.from_api(n) for n in p.get("problems") or []],
-            troubleshootings=[Note.from_api(n) for n in p.get("troubleshootings") or []],
-            results=[Note.from_api(n) for n in p.get("results") or []],
-        )
-
 
 @dataclass(slots=True)
 class AutomationQueue(Record):
@@ -526,29 +420,12 @@ class AutomationQueue(Record):
     finished: bool | None = None
     ip_address: str = ""
 
-    @classmethod
-    def from_api(cls, p: dict) -> AutomationQueue:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            serial_id=to_int(p.get("serial_id")),
-            work_order_id=to_int(p.get("work_order_id")),
-            finished=to_bool(p.get("finished")),
-            ip_address=to_str(p.get("ip_address")),
-        )
-
 
 @dataclass(slots=True)
 class AutomationTaskType(Record):
     id: int | None = None
     name: str = ""
     description: str = ""
-
-    @classmethod
-    def from_api(cls, p: dict) -> AutomationTaskType:
-        return cls.parse(
-            p, id=to_int(p.get("id")), name=to_str(p.get("name")), description=to_str(p.get("description"))
-        )
 
 
 @dataclass(slots=True)
@@ -568,27 +445,6 @@ class AutomationTask(Record):
     item_id: int | None = None
     manufacturer_serial: str = ""
 
-    @classmethod
-    def from_api(cls, p: dict) -> AutomationTask:
-        i = to_int
-        return cls.parse(
-            p,
-            id=i(p.get("id")),
-            automation_queue_id=i(p.get("automation_queue_id")),
-            automation_task_type_id=i(p.get("automation_task_type_id")),
-            sequence=i(p.get("sequence")),
-            started_at=to_datetime(p.get("started_at")),
-            completed_at=to_datetime(p.get("completed_at")),
-            failed=to_bool(p.get("failed")),
-            message=to_str(p.get("message")),
-            assignee_id=i(p.get("assignee_id")),
-            assignee_name=to_str(p.get("assignee_name")),
-            work_order_id=i(p.get("work_order_id")),
-            serial_id=i(p.get("serial_id")),
-            item_id=i(p.get("item_id")),
-            manufacturer_serial=to_str(p.get("manufacturer_serial")),
-        )
-
 
 @dataclass(slots=True)
 class SerialDatum(Record):
@@ -597,14 +453,3 @@ class SerialDatum(Record):
     serial_data_type_id: int | None = None
     metadata: str = ""
     value: str = ""
-
-    @classmethod
-    def from_api(cls, p: dict) -> SerialDatum:
-        return cls.parse(
-            p,
-            id=to_int(p.get("id")),
-            manufacturer_serial=to_str(p.get("manufacturer_serial")),
-            serial_data_type_id=to_int(p.get("serial_data_type_id")),
-            metadata=to_str(p.get("metadata")),
-            value=to_str(p.get("value")),
-        )

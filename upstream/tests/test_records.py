@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from datetime import UTC, date, datetime
@@ -211,3 +212,57 @@ def test_unknown_fields_are_kept_in_extra_and_raw_never_an_error():
 
 def test_records_use_slots():
     assert not hasattr(Country.from_api({"id": 1}), "__dict__")
+
+
+def test_order_statuses_are_spelled_once():
+    assert [(s.value, s.label) for s in records.OrderStatus] == [
+        ("Pending", "Pending"),
+        ("Released", "Released"),
+        ("Shipped", "Shipped"),
+    ]
+    assert type(records.order_status("shipped")) is str  # the member's value, not the member
+    assert records.order_status("rElEaSeD") == records.OrderStatus.RELEASED
+
+
+def test_every_record_parses_an_empty_payload_and_nested_parts_are_never_none():
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    for cls in (c for c in subclasses(records.Record) if c.__module__ == records.__name__):
+        record = cls.from_api({})
+        assert record.raw == {} and record.extra == {}, cls
+    detail = RmaDetail.from_api({"item": None, "status": None, "lines": [{"item": None}]})
+    assert detail.item.category.name == "" and detail.status_name == "" and detail.lines[0].item.name == ""
+
+
+def test_bare_numbers_and_names_where_the_examples_send_them():
+    order = Order.from_api({"invoices": [123, {"invoice_number": "456"}, "789"]})
+    assert order.invoice_numbers == [123, 456, 789]
+    assert order.invoices[0].raw == {"invoice_number": 123}
+    rma = RmaSummary.from_api({"status": "Closed"})
+    assert (rma.status_id, rma.status_name) == (None, "Closed")
+
+
+def test_a_parse_uses_the_plan_worked_out_once_per_class(monkeypatch):
+    Country.from_api({"id": 1})
+    monkeypatch.setattr(records, "fields", lambda cls: pytest.fail("dataclasses.fields() on a parse"))
+    monkeypatch.setattr(records.typing, "get_type_hints", lambda cls: pytest.fail("type hints on a parse"))
+    assert Country.from_api({"id": "2", "iso_code": "de"}).iso_code == "DE"
+
+
+def test_extra_is_worked_out_when_asked_not_stored():
+    assert "extra" not in {f.name for f in dataclasses.fields(ShipMethod)}
+    method = ShipMethod.from_api({"id": 1, "new": 2})
+    method.raw["newer"] = 3
+    assert method.extra == {"new": 2, "newer": 3}
+
+
+def test_a_field_of_a_type_without_a_converter_is_refused():
+    @dataclasses.dataclass(slots=True)
+    class Odd(records.Record):
+        when: complex | None = None
+
+    with pytest.raises(TypeError, match="no converter"):
+        Odd.from_api({})
