@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 
 from accounts.scoping import OrgOwned, OrgQuerySet
+from upstream.records import OrderStatus
 
 
 class MirrorQuerySet(OrgQuerySet):
@@ -117,7 +118,7 @@ class Invoice(MirrorModel):
 class Order(MirrorModel):
     purchase_order = models.CharField(max_length=255, blank=True)
     customer_order = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=20, blank=True, help_text="Pending, Released or Shipped")
+    status = models.CharField(max_length=20, blank=True, choices=OrderStatus.choices)
     ship_method_id = models.BigIntegerField(null=True, blank=True)
     ship_method = models.CharField(max_length=255, blank=True)
     recipient_name = models.CharField(max_length=255, blank=True)
