@@ -25,6 +25,8 @@ from .records import (
     ShipMethod,
 )
 
+# The one table of the upstream's paths: the typed calls below, the sync registry and its hooks
+# take theirs from here (a collection's list and create, and its objects via object_path).
 COLLECTION_PATHS = {
     "countries": "/v2/countries",
     "ship_methods": "/v2/ship_methods",
@@ -39,8 +41,10 @@ COLLECTION_PATHS = {
     "automation_queues": "/v2/automation_queues",
     "automation_task_types": "/v2/automation_task_types",
     "serial_data": "/v2/serial_data",
+    # no list: a PUT updates a task's status, and the CSV report below lists every task
+    "automation_tasks": "/v2/automation_tasks",
 }
-AUTOMATION_TASKS_REPORT = "/v2/automation_tasks/details.csv"
+AUTOMATION_TASKS_REPORT = f"{COLLECTION_PATHS['automation_tasks']}/details.csv"
 RECORDS = {
     "countries": Country,
     "ship_methods": ShipMethod,
@@ -58,6 +62,11 @@ RECORDS = {
 }
 
 
+def object_path(name: str, id_: int) -> str:
+    """The path of one object of the collection `name` of COLLECTION_PATHS, e.g. /v2/rmas/15000."""
+    return f"{COLLECTION_PATHS[name]}/{int(id_)}"
+
+
 def pages(client: UpstreamClient, name: str, *, page_size: int = 1000, start_offset: int = 0) -> Iterator[Page]:
     """Raw pages (dict rows) of the collection `name` of COLLECTION_PATHS, for the sync engine."""
     return client.paginate(COLLECTION_PATHS[name], page_size=page_size, start_offset=start_offset)
@@ -70,7 +79,7 @@ def _each(client: UpstreamClient, name: str, record, page_size: int) -> Iterator
 
 
 def _one(client: UpstreamClient, name: str, record, id_: int):
-    return record.from_api(client.get(f"{COLLECTION_PATHS[name]}/{int(id_)}"))
+    return record.from_api(client.get(object_path(name, id_)))
 
 
 def countries(client: UpstreamClient, page_size: int = 1000) -> Iterator[Country]:
@@ -146,11 +155,11 @@ def closed_rmas(client: UpstreamClient, page_size: int = 1000) -> Iterator[RmaSu
 
 
 def rma(client: UpstreamClient, id_: int) -> RmaDetail:
-    return RmaDetail.from_api(client.get(f"/v2/rmas/{int(id_)}"))
+    return _one(client, "rmas", RmaDetail, id_)
 
 
 def create_rma(client: UpstreamClient, payload: dict, idempotency_key: str) -> RmaDetail:
-    return RmaDetail.from_api(client.post("/v2/rmas", payload, idempotency_key=idempotency_key))
+    return RmaDetail.from_api(client.post(COLLECTION_PATHS["rmas"], payload, idempotency_key=idempotency_key))
 
 
 def automation_queues(client: UpstreamClient, page_size: int = 1000) -> Iterator[AutomationQueue]:
@@ -162,7 +171,9 @@ def automation_queue(client: UpstreamClient, id_: int) -> AutomationQueue:
 
 
 def create_automation_queue(client: UpstreamClient, payload: dict, idempotency_key: str) -> AutomationQueue:
-    return AutomationQueue.from_api(client.post("/v2/automation_queues", payload, idempotency_key=idempotency_key))
+    return AutomationQueue.from_api(
+        client.post(COLLECTION_PATHS["automation_queues"], payload, idempotency_key=idempotency_key)
+    )
 
 
 def automation_task_types(client: UpstreamClient, page_size: int = 1000) -> Iterator[AutomationTaskType]:
@@ -174,7 +185,9 @@ def automation_task_type(client: UpstreamClient, id_: int) -> AutomationTaskType
 
 
 def update_automation_task(client: UpstreamClient, payload: dict, idempotency_key: str) -> AutomationTask:
-    return AutomationTask.from_api(client.put("/v2/automation_tasks", payload, idempotency_key=idempotency_key))
+    return AutomationTask.from_api(
+        client.put(COLLECTION_PATHS["automation_tasks"], payload, idempotency_key=idempotency_key)
+    )
 
 
 def serial_data(client: UpstreamClient, page_size: int = 1000) -> Iterator[SerialDatum]:
@@ -182,7 +195,7 @@ def serial_data(client: UpstreamClient, page_size: int = 1000) -> Iterator[Seria
 
 
 def create_serial_datum(client: UpstreamClient, payload: dict, idempotency_key: str) -> SerialDatum:
-    return SerialDatum.from_api(client.post("/v2/serial_data", payload, idempotency_key=idempotency_key))
+    return SerialDatum.from_api(client.post(COLLECTION_PATHS["serial_data"], payload, idempotency_key=idempotency_key))
 
 
 def automation_tasks_report(client: UpstreamClient) -> Iterator[AutomationTask]:
