@@ -1,20 +1,23 @@
-"""The one sync registry: resource -> endpoint, model, mapper, schedule (and hooks).
+"""The one sync registry: resource -> endpoint, model, record, schedule (and hooks).
 
-A resource's quirks live here, in its mapper and hooks, never in the engine.
+A resource's quirks live here, in its column sources and hooks, never in the engine. Its
+mirror columns come from its typed record (upstream.records, the one mapping of payloads)
+through sync.columns: the column of the same name, or the dotted record attribute named in
+`sources` where the names differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mirror import models as m
+from upstream import records as r
 from upstream.api import AUTOMATION_TASKS_REPORT, COLLECTION_PATHS
-from upstream.records import order_status, to_bool, to_date, to_datetime, to_decimal, to_int, to_str
 
 from . import hooks
-
-Mapper = Callable[[dict], dict]
+from .columns import Columns, column_plan
 
 MINUTE = 60
 HOUR = 3600
@@ -25,8 +28,8 @@ DAY = 24 * HOUR
 class Resource:
     name: str
     path: str
-    model: type
-    mapper: Mapper
+    model: type[m.MirrorModel]
+    record: type[r.Record]
     schedule_seconds: int
     kind: str = "json"  # "json": paged envelope; "csv": a streamed report
     label: str = ""
@@ -35,23 +38,35 @@ class Resource:
     after_page: Callable | None = None
     # (organization, client, run) -> None after a complete pass (e.g. fetch RMA details).
     after_run: Callable | None = None
-    fields: tuple[str, ...] = field(default=())
+    # column -> dotted record attribute, where they are named differently
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # columns of the model filled elsewhere (e.g. by a hook), not from the record
+    skip: tuple[str, ...] = ()
+    columns: Columns = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plan = column_plan(self.model, self.record, sources=self.sources, skip=self.skip)
+        object.__setattr__(self, "columns", plan)
 
     @property
     def title(self) -> str:
         return self.label or self.name.replace("_", " ").capitalize()
 
+    @property
+    def mapper(self) -> Callable[[Any], dict[str, Any]]:
+        """Payload -> column values of the mirror row."""
+        return self.columns.of
 
-def _s(limit: int):
-    return lambda v: to_str(v)[:limit]
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The mirror columns the mapper fills, in the model's order."""
+        return self.columns.names
 
 
 REGISTRY: dict[str, Resource] = {}
 
 
 def register(resource: Resource) -> Resource:
-    fields = tuple(resource.mapper({}).keys())  # mappers tolerate an empty payload
-    resource = Resource(**{**resource.__dict__, "fields": fields})
     REGISTRY[resource.name] = resource
     return resource
 
@@ -63,146 +78,60 @@ def get(name: str) -> Resource:
         raise KeyError(f"unknown resource {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
+UPDATED = {"updated_upstream_at": "updated_at"}
+
+register(Resource("countries", COLLECTION_PATHS["countries"], m.Country, r.Country, DAY))
 register(
-    Resource(
-        "countries",
-        COLLECTION_PATHS["countries"],
-        m.Country,
-        lambda r: {"iso_code": to_str(r.get("iso_code")).upper()[:10], "name": to_str(r.get("name"))[:255]},
-        DAY,
-    )
+    Resource("ship_methods", COLLECTION_PATHS["ship_methods"], m.ShipMethod, r.ShipMethod, DAY, label="Ship methods")
 )
-register(
-    Resource(
-        "ship_methods",
-        COLLECTION_PATHS["ship_methods"],
-        m.ShipMethod,
-        lambda r: {
-            "name": to_str(r.get("name"))[:255],
-            "description": to_str(r.get("description"))[:510],
-            "carrier": to_str(r.get("carrier"))[:255],
-        },
-        DAY,
-        label="Ship methods",
-    )
-)
-register(
-    Resource(
-        "items",
-        COLLECTION_PATHS["items"],
-        m.Item,
-        lambda r: {
-            "name": to_str(r.get("name"))[:510],
-            "description": to_str(r.get("description"))[:510],
-            "item_category_id": to_int(r.get("item_category_id")),
-            "serialized": to_bool(r.get("serialized")),
-            "stocked": to_bool(r.get("stocked")),
-            "manufacturer_sku": to_str(r.get("manufacturer_sku"))[:255],
-            "archived_at": to_datetime(r.get("archived_at")),
-        },
-        DAY,
-    )
-)
+register(Resource("items", COLLECTION_PATHS["items"], m.Item, r.Item, DAY))
 register(
     Resource(
         "customer_catalog_items",
         COLLECTION_PATHS["customer_catalog_items"],
         m.CatalogItem,
-        lambda r: {
-            "customer_sku": to_str(r.get("customer_sku"))[:255],
-            "price": to_decimal(r.get("price")),
-            "item_id": to_int(r.get("item_id")),
-        },
+        r.CustomerCatalogItem,
         DAY,
         label="Catalog items",
     )
 )
 register(
+    Resource("inventories", COLLECTION_PATHS["inventories"], m.Inventory, r.Inventory, 5 * MINUTE, sources=UPDATED)
+)
+register(Resource("invoices", COLLECTION_PATHS["invoices"], m.Invoice, r.Invoice, 15 * MINUTE, sources=UPDATED))
+register(
     Resource(
-        "inventories",
-        COLLECTION_PATHS["inventories"],
-        m.Inventory,
-        lambda r: {
-            "item_id": to_int(r.get("item_id")),
-            "inventory_location_id": to_int(r.get("inventory_location_id")),
-            "quantity_on_hand": to_decimal(r.get("quantity_on_hand")),
-            "quantity_allocated": to_decimal(r.get("quantity_allocated")),
-            "quantity_on_order": to_decimal(r.get("quantity_on_order")),
-            "updated_upstream_at": to_datetime(r.get("updated_at")),
+        "orders",
+        COLLECTION_PATHS["orders"],
+        m.Order,
+        r.Order,
+        2 * MINUTE,
+        after_page=hooks.order_children,
+        sources={
+            "recipient_name": "recipient.name",
+            "recipient_company": "recipient.company",
+            "recipient_country": "recipient.country",
+            "created_upstream_at": "created_at",
+            **UPDATED,
         },
-        5 * MINUTE,
     )
 )
 register(
     Resource(
-        "invoices",
-        COLLECTION_PATHS["invoices"],
-        m.Invoice,
-        lambda r: {
-            "order_id": to_int(r.get("order_id")),
-            "billed_at": to_datetime(r.get("billed_at")),
-            "total": to_decimal(r.get("total")),
-            "updated_upstream_at": to_datetime(r.get("updated_at")),
-        },
-        15 * MINUTE,
+        "rmas",
+        COLLECTION_PATHS["rmas"],
+        m.Rma,
+        r.RmaSummary,
+        2 * MINUTE,
+        label="RMAs",
+        after_run=hooks.rma_details,
+        sources={"item_id": "item.id", "item_name": "item.name", "category_name": "item.category.name"},
+        skip=("detail", "detail_hash", "detail_fetched_at"),  # hooks.rma_details
     )
 )
-
-
-def _order(r: dict) -> dict:
-    recipient = r.get("recipient") or {}
-    return {
-        "purchase_order": to_str(r.get("purchase_order"))[:255],
-        "customer_order": to_str(r.get("customer_order"))[:255],
-        "status": order_status(r.get("status"))[:20],
-        "ship_method_id": to_int(r.get("ship_method_id")),
-        "ship_method": to_str(r.get("ship_method"))[:255],
-        "recipient_name": to_str(recipient.get("name"))[:255],
-        "recipient_company": to_str(recipient.get("company"))[:255],
-        "recipient_country": to_str(recipient.get("country")).upper()[:10],
-        "created_upstream_at": to_datetime(r.get("created_at")),
-        "updated_upstream_at": to_datetime(r.get("updated_at")),
-    }
-
-
-register(Resource("orders", COLLECTION_PATHS["orders"], m.Order, _order, 2 * MINUTE, after_page=hooks.order_children))
-
-
-def _rma(r: dict) -> dict:
-    item = r.get("item") or {}
-    status = r.get("status") or {}
-    category = item.get("category") or {} if isinstance(item, dict) else {}
-    closed = to_date(r.get("closed_date"))
-    return {
-        "subject": to_str(r.get("subject"))[:255],
-        "order_id": to_int(r.get("order_id")),
-        "repair_order_id": to_int(r.get("repair_order_id")),
-        "replacement_order_id": to_int(r.get("replacement_order_id")),
-        "manufacturer_serial": to_str(r.get("manufacturer_serial"))[:255],
-        "start_date": to_date(r.get("start_date")),
-        "closed_date": closed,
-        "status_id": to_int(status.get("id")) if isinstance(status, dict) else None,
-        "status_name": to_str(status.get("name") if isinstance(status, dict) else status)[:100],
-        "item_id": to_int(item.get("id")) if isinstance(item, dict) else None,
-        "item_name": to_str(item.get("name") if isinstance(item, dict) else "")[:255],
-        "category_name": to_str(category.get("name"))[:255],
-        "is_open": closed is None,
-    }
-
-
-register(Resource("rmas", COLLECTION_PATHS["rmas"], m.Rma, _rma, 2 * MINUTE, label="RMAs", after_run=hooks.rma_details))
 register(
     Resource(
-        "automation_queues",
-        COLLECTION_PATHS["automation_queues"],
-        m.AutomationQueue,
-        lambda r: {
-            "serial_id": to_int(r.get("serial_id")),
-            "work_order_id": to_int(r.get("work_order_id")),
-            "finished": to_bool(r.get("finished")),
-            "ip_address": to_str(r.get("ip_address"))[:255],
-        },
-        5 * MINUTE,
+        "automation_queues", COLLECTION_PATHS["automation_queues"], m.AutomationQueue, r.AutomationQueue, 5 * MINUTE
     )
 )
 register(
@@ -210,46 +139,17 @@ register(
         "automation_task_types",
         COLLECTION_PATHS["automation_task_types"],
         m.AutomationTaskType,
-        lambda r: {"name": to_str(r.get("name"))[:255], "description": to_str(r.get("description"))[:255]},
+        r.AutomationTaskType,
         DAY,
         label="Automation task types",
     )
 )
 register(
-    Resource(
-        "automation_tasks",
-        AUTOMATION_TASKS_REPORT,
-        m.AutomationTask,
-        lambda r: {
-            "automation_queue_id": to_int(r.get("automation_queue_id")),
-            "automation_task_type_id": to_int(r.get("automation_task_type_id")),
-            "sequence": to_int(r.get("sequence")),
-            "started_at": to_datetime(r.get("started_at")),
-            "completed_at": to_datetime(r.get("completed_at")),
-            "failed": to_bool(r.get("failed")),
-            "message": to_str(r.get("message"))[:500],
-            "assignee_name": to_str(r.get("assignee_name"))[:255],
-            "work_order_id": to_int(r.get("work_order_id")),
-            "item_id": to_int(r.get("item_id")),
-            "manufacturer_serial": to_str(r.get("manufacturer_serial"))[:255],
-        },
-        5 * MINUTE,
-        kind="csv",
-    )
+    Resource("automation_tasks", AUTOMATION_TASKS_REPORT, m.AutomationTask, r.AutomationTask, 5 * MINUTE, kind="csv")
 )
 register(
     Resource(
-        "serial_data",
-        COLLECTION_PATHS["serial_data"],
-        m.SerialDatum,
-        lambda r: {
-            "manufacturer_serial": to_str(r.get("manufacturer_serial"))[:255],
-            "serial_data_type_id": to_int(r.get("serial_data_type_id")),
-            "metadata": to_str(r.get("metadata"))[:255],
-            "value": to_str(r.get("value"))[:255],
-        },
-        15 * MINUTE,
-        label="Serial data",
+        "serial_data", COLLECTION_PATHS["serial_data"], m.SerialDatum, r.SerialDatum, 15 * MINUTE, label="Serial data"
     )
 )
 
