@@ -40,8 +40,8 @@ def test_second_sync_without_upstream_change_writes_no_row(sandbox_org):
         name: list(r.model.objects.for_org(sandbox_org).order_by("pk").values_list("pk", "changed_at", "content_hash"))
         for name, r in registry.REGISTRY.items()
     }
-    xmins = _xmins(m.Inventory, sandbox_org)
-    runs = sync_all(sandbox_org)
+    with RowWrites(m.Inventory, sandbox_org) as writes:
+        runs = sync_all(sandbox_org)
     for name, run in runs.items():
         assert run.status == SyncRun.Status.SUCCESS, (name, run.error)
         assert (run.created, run.updated, run.vanished) == (0, 0, 0), name
@@ -53,17 +53,59 @@ def test_second_sync_without_upstream_change_writes_no_row(sandbox_org):
             .values_list("pk", "changed_at", "content_hash")
         )
         assert after == before[name], name
-    assert _xmins(m.Inventory, sandbox_org) == xmins  # PostgreSQL: no tuple was rewritten
+    assert writes.rows == []  # no tuple was rewritten, not even with the same values
 
 
-def _xmins(model, org):
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT id, xmin::text FROM {model._meta.db_table} WHERE organization_id = %s ORDER BY id", [org.pk]
-        )
-        return cur.fetchall()
+class RowWrites:
+    """The ids of `model`'s rows of `org` inserted or updated inside the block: by xmin on
+    PostgreSQL, by temporary row triggers elsewhere (SQLite)."""
+
+    def __init__(self, model, org):
+        self.table = model._meta.db_table
+        self.org = org
+        self.rows: list[int] | None = None
+
+    def __enter__(self):
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                self.xmins = self._xmins(cur)
+                assert self.xmins, "no rows to watch"
+            else:
+                cur.execute("CREATE TEMP TABLE row_writes (id integer)")
+                for event in ("INSERT", "UPDATE"):
+                    cur.execute(
+                        f"CREATE TEMP TRIGGER row_writes_{event.lower()} AFTER {event} ON {self.table} "
+                        f"WHEN NEW.organization_id = {int(self.org.pk)} "
+                        f"BEGIN INSERT INTO row_writes (id) VALUES (NEW.id); END"
+                    )
+        return self
+
+    def __exit__(self, *exc):
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                after = self._xmins(cur)
+                self.rows = sorted(pk for pk, xmin in after.items() if self.xmins.get(pk) != xmin)
+            else:
+                cur.execute("SELECT id FROM row_writes ORDER BY id")
+                self.rows = [pk for (pk,) in cur.fetchall()]
+                cur.execute("DROP TRIGGER row_writes_insert")
+                cur.execute("DROP TRIGGER row_writes_update")
+                cur.execute("DROP TABLE row_writes")
+
+    def _xmins(self, cur) -> dict[int, str]:
+        cur.execute(f"SELECT id, xmin::text FROM {self.table} WHERE organization_id = %s", [self.org.pk])
+        return dict(cur.fetchall())
+
+
+def test_row_writes_sees_a_rewrite_with_the_same_values(sandbox_org):
+    """The check above would catch a writer that rewrites unchanged rows."""
+    run_sync(sandbox_org, "inventories")
+    rows = m.Inventory.objects.for_org(sandbox_org).order_by("pk")
+    first = rows[0]
+    with RowWrites(m.Inventory, sandbox_org) as writes:
+        m.Inventory.objects.bulk_update([first], ["content_hash"])
+        assert m.Inventory.objects.for_org(sandbox_org).get(pk=first.pk).content_hash == first.content_hash
+    assert writes.rows == [first.pk]
 
 
 def test_change_addition_and_removal_upstream_are_reflected(sandbox_org, sandbox):
