@@ -7,10 +7,15 @@ re-sync, and the peak RSS of a fresh process syncing 10,000 and 100,000 rows.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/sync_mirror.py
 
 The database is dropped, created afresh and migrated; the sandbox runs as its own process.
+`--sizes` and `--resources` narrow a run; `--mapper` instead times each resource's mapper
+(payload -> mirror columns) alone, per row, over the sandbox's payloads (no database needed).
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
+import io
 import json
 import os
 import subprocess
@@ -18,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,7 +52,7 @@ def child(resource: str, rows: int, url: str) -> None:
     model = get(resource).model
     model.objects.filter(organization=org).delete()
     SyncRun.objects.filter(organization=org).delete()  # a run left WORKING by an interrupted bench
-    results = {}
+    results: dict[str, Any] = {}
     for label in ("first", "resync"):
         started = time.perf_counter()
         run = run_sync(org, resource, "manual")
@@ -77,7 +83,39 @@ def checkpoint(db_url: str) -> None:
         print(f"(no CHECKPOINT between runs: {exc.__class__.__name__})", file=sys.stderr)
 
 
-def main() -> None:
+def mapper_bench(rows: int, repeat: int = 7) -> None:
+    """Microseconds per row of resource.mapper over `rows` seeded payloads (CSV rows for the report)."""
+    import timeit
+
+    os.environ["DATABASE_URL"] = "sqlite:///:memory:"  # the mapper touches no database
+    import django
+
+    django.setup()
+    from sandbox.seed import seed
+    from sandbox.server import App
+    from sync.registry import get
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = App(str(Path(tmp) / "mapper.sqlite3"))
+        app.store.put_org("mapper", "mapper-secret", 1, "mapper")
+        counts = {"inventories": rows, "automation_tasks": rows, "automation_queues": max(1, rows // 5)}
+        seed(app.store, "mapper", scale=0.01, counts={**counts, "customer_order_submissions": rows, "rmas": rows})
+        text = "".join(app.csv_rows("mapper"))
+        payloads = {
+            "inventories": [json.loads(b) for b in app.store.iter_bodies("mapper", "inventories")],
+            "automation_tasks": list(csv.DictReader(io.StringIO(text, newline=""))),
+            "orders": [json.loads(b) for b in app.store.iter_bodies("mapper", "customer_order_submissions")],
+            "rmas": [json.loads(b) for b in app.store.iter_bodies("mapper", "rmas")],
+        }
+    print("| resource | rows | mapper (us/row) | rows/s |")
+    print("|---|---:|---:|---:|")
+    for name, batch in payloads.items():
+        mapper = get(name).mapper
+        best = min(timeit.repeat(lambda: [mapper(p) for p in batch], number=1, repeat=repeat))  # noqa: B023
+        print(f"| {name} | {len(batch):,} | {best * 1e6 / len(batch):.2f} | {len(batch) / best:,.0f} |")
+
+
+def main(sizes: tuple[int, ...] = SIZES, resources: tuple[str, ...] = RESOURCES) -> None:
     import psycopg
 
     db_url = os.environ["DATABASE_URL"]
@@ -96,7 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         proc, sandbox = start_sandbox_process(str(Path(tmp) / "bench.sqlite3"))
         try:
-            for rows in SIZES:
+            for rows in sizes:
                 token = f"bench-{rows}"
                 sandbox.add_org(token, "bench-secret", 1, token)
                 sandbox.seed(
@@ -105,8 +143,8 @@ def main() -> None:
                     counts={"inventories": rows, "automation_tasks": rows, "automation_queues": max(1, rows // 5)},
                 )
             results = []
-            for resource in RESOURCES:
-                for rows in SIZES:
+            for resource in resources:
+                for rows in sizes:
                     checkpoint(db_url)
                     out = subprocess.run(
                         [sys.executable, __file__, "--child", resource, str(rows), sandbox.url],
@@ -136,4 +174,12 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--child":
         child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
-        main()
+        parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, metavar="ROWS", help="default: 10000 100000")
+        parser.add_argument("--resources", nargs="+", default=RESOURCES, choices=RESOURCES, help="default: both")
+        parser.add_argument("--mapper", type=int, metavar="ROWS", help="time the mappers alone over ROWS payloads")
+        args = parser.parse_args()
+        if args.mapper:
+            mapper_bench(args.mapper)
+        else:
+            main(tuple(args.sizes), tuple(args.resources))
