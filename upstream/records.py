@@ -14,7 +14,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-ORDER_STATUSES = {"pending": "Pending", "released": "Released", "shipped": "Shipped"}
+from django.db import models
+
+
+
+class OrderStatus(models.TextChoices):
+    """The upstream's order statuses (the contract), as the mirror stores them."""
+
+    PENDING = "Pending", "Pending"
+    RELEASED = "Released", "Released"
+    SHIPPED = "Shipped", "Shipped"
+
+
+_ORDER_STATUS_BY_LOWER = {s.value.lower(): s.value for s in OrderStatus}
 
 
 def to_int(value: Any) -> int | None:
@@ -76,7 +88,7 @@ def to_str(value: Any) -> str:
 
 def order_status(value: Any) -> str:
     text = to_str(value).strip()
-    return ORDER_STATUSES.get(text.lower(), text.title())
+    return _ORDER_STATUS_BY_LOWER.get(text.lower(), text.title())
 
 
 @dataclass(slots=True)
