@@ -34,8 +34,8 @@ PARTY_REQUIRED = ("name", "phone", "address_1", "city", "zip", "country")
 ADDRESS_MAX = 35
 
 
-def _party(prefix: str, label: str):
-    fields = {}
+def _party(prefix: str, label: str) -> dict[str, models.CharField]:
+    fields: dict[str, models.CharField] = {}
     for key in PARTY_FIELDS:
         max_length = ADDRESS_MAX if key.startswith("address") else (10 if key == "country" else 255)
         fields[f"{prefix}_{key}"] = models.CharField(

@@ -27,9 +27,9 @@ NOTIFY_STATUSES = (OrderStatus.RELEASED, OrderStatus.SHIPPED)
 
 def queue_status_email(submission: OrderSubmission, status: str) -> OrderNotification | None:
     """Record the e-mail (at most one per order and status) and send it from a worker on commit."""
-    if status not in NOTIFY_STATUSES or submission.created_by_id is None:
-        return None
     user = submission.created_by
+    if status not in NOTIFY_STATUSES or user is None:
+        return None
     membership = Membership.objects.filter(user=user, organization_id=submission.organization_id).first()
     if membership is None or not membership.notify_order_updates or not user.email:
         return None

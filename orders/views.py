@@ -101,7 +101,8 @@ def new_order(request):
                 messages.success(request, f"Order {submission.customer_order} is queued for the upstream.")
                 return redirect("orders:submission", pk=submission.pk)
     else:
-        initial, lines = {}, [{"quantity": 1}]
+        initial: dict = {}
+        lines: list[dict] = [{"quantity": 1}]
         if request.GET.get("again"):
             source = get_scoped_or_404(request, Order, pk=request.GET["again"])
             initial, lines = _initial_from(source.raw)

@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -134,13 +135,13 @@ def send(delivery_id: int) -> str | None:
         return None
     started = time.monotonic()
     attempt = DeliveryAttempt(delivery=delivery, number=delivery.attempts, started_at=timezone.now())
+    outcome: dict[str, Any]
     try:
         kind = kinds.get(delivery.kind)
     except kinds.UnknownKind as exc:  # a deploy without the kind's app: keep the write, send it once it is back
         log.error("delivery %s: %s", delivery.pk, exc)
         outcome = {"status": Status.RETRYING, "code": None, "error": f"{exc}; not sent"}
         return _record(delivery, kinds.DeliveryKind(delivery.kind), attempt, outcome)
-    outcome: dict = {}
     try:
         with UpstreamClient(delivery.organization, max_attempts=settings.OUTBOX_CLIENT_ATTEMPTS) as client:
             response = client.request(

@@ -71,7 +71,10 @@ def hand_over(channel: str, pk: int, *, countdown: float | None = None) -> bool:
 
     get(channel)  # a typo is a bug here, not a message no worker can run
     try:
-        process.apply_async((channel, pk), countdown=countdown)
+        if countdown is None:
+            process.apply_async((channel, pk))
+        else:
+            process.apply_async((channel, pk), countdown=countdown)
         return True
     except Exception as exc:  # broker unreachable
         log.warning(

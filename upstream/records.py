@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 from django.db import models
 
 
-
 class OrderStatus(models.TextChoices):
     """The upstream's order statuses (the contract), as the mirror stores them."""
 

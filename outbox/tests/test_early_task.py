@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from outbox import services
-from portal import dispatch
 from outbox.models import Delivery
+from portal import dispatch
 
 
 def test_task_running_early_reschedules_the_delivery_for_the_remaining_time(org_a, monkeypatch):

@@ -9,8 +9,8 @@ import pytest
 
 from mirror.models import Order
 from orders.models import OrderEvent
-from upstream.signing import sign
 from portal import dispatch
+from upstream.signing import sign
 from webhooks import services
 from webhooks.models import WebhookDelivery
 
