@@ -31,7 +31,7 @@ class OrganizationForm(forms.ModelForm):
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.instance.has_upstream_secret and not cleaned.get("new_upstream_secret"):
             self.add_error("new_upstream_secret", "An upstream secret is required for a new organization.")
         return cleaned

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -43,7 +45,13 @@ class Organization(models.Model):
         return bool(self.upstream_secret_encrypted)
 
 
-class RolesField(models.CharField):
+if TYPE_CHECKING:  # django-stubs: it takes a list or a string and gives back a list
+    _RolesBase = models.CharField[str | list[str], list[str]]
+else:
+    _RolesBase = models.CharField
+
+
+class RolesField(_RolesBase):
     """A list of role codes stored as a sorted comma-separated string.
 
     Role codes are not substrings of one another, so `roles__contains="buyer"` filters
@@ -79,7 +87,7 @@ class RolesField(models.CharField):
         if unknown:
             raise ValidationError(f"Unknown role(s): {', '.join(sorted(unknown))}")
 
-    def formfield(self, **kwargs):
+    def formfield(self, form_class=None, choices_form_class=None, **kwargs):
         from django import forms
 
         return forms.TypedMultipleChoiceField(

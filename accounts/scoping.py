@@ -7,12 +7,12 @@ Every model holding an organization's data inherits `OrgOwned` (or declares
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, Self, TypeVar, overload
 
 from django.db import models
 from django.http import Http404
 
-M = TypeVar("M", bound=models.Model)
+QS = TypeVar("QS", bound=models.QuerySet)
 
 
 def org_lookup(model: type[models.Model]) -> str:
@@ -20,7 +20,7 @@ def org_lookup(model: type[models.Model]) -> str:
 
 
 class OrgQuerySet(models.QuerySet):
-    def for_org(self, organization) -> OrgQuerySet:
+    def for_org(self, organization: Any) -> Self:
         """Rows of one organization (an Organization or its id): `scoped()` for code without a request."""
         return scoped(organization, self)
 
@@ -42,8 +42,15 @@ def _queryset(model_or_qs) -> models.QuerySet:
     return model_or_qs._default_manager.all()
 
 
-def scoped(request_or_org, model_or_qs) -> models.QuerySet:
-    """The queryset limited to the current organization of a request (or an organization)."""
+@overload
+def scoped(request_or_org: Any, model_or_qs: QS) -> QS: ...
+@overload
+def scoped(request_or_org: Any, model_or_qs: type[models.Model]) -> Any: ...
+def scoped(request_or_org, model_or_qs):
+    """The queryset limited to the current organization of a request (or an organization).
+
+    Given a queryset, the result has its type (and its custom methods, e.g. `present()`).
+    """
     organization = getattr(request_or_org, "organization", request_or_org)
     qs = _queryset(model_or_qs)
     if organization is None:

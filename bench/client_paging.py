@@ -73,7 +73,7 @@ def main() -> None:
                 rows_out.append((page_size, pages, rows, elapsed, cpu))
             with UpstreamClient(org, log_calls=False) as client:
                 tracemalloc.start()
-                first_page_peak = None
+                first_page_peak: int | None = None
                 parsed = 0
                 parse_s = 0.0
                 for page in client.paginate("/v2/inventories", page_size=1000):
@@ -125,7 +125,7 @@ def main() -> None:
     )
     print(
         f"\npeak Python memory paging {parsed:,} rows by 1000: {peak / 2**20:.1f} MiB "
-        f"(after the first page: {first_page_peak / 2**20:.1f} MiB)"
+        f"(after the first page: {(first_page_peak or 0) / 2**20:.1f} MiB)"
     )
     print(
         f"CSV report streamed: {csv_rows:,} rows in {csv_s:.2f} s ({csv_rows / csv_s:,.0f} rows/s, "

@@ -22,7 +22,7 @@ class MirrorQuerySet(OrgQuerySet):
 class MirrorModel(OrgOwned):
     # No index of its own: the unique (organization, upstream_id) index serves organization
     # lookups, and a second index would cost every row a sync writes.
-    organization = models.ForeignKey(
+    organization = models.ForeignKey(  # OrgOwned's, without its index
         "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     upstream_id = models.BigIntegerField("upstream id")
@@ -32,7 +32,7 @@ class MirrorModel(OrgOwned):
     changed_at = models.DateTimeField()
     vanished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = MirrorQuerySet.as_manager()
+    objects = MirrorQuerySet.as_manager()  # type: ignore[misc]  # OrgOwned's manager, with present()
 
     class Meta:
         abstract = True

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from outbox import service as outbox
+from outbox import services as outbox
 from portal.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import OrderEvent, OrderNotification, OrderRow, OrderSubmission, OrderSubmissionLine

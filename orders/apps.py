@@ -7,7 +7,7 @@ class OrdersConfig(AppConfig):
     def ready(self):
         from portal.sections import register_summary
 
-        from . import services  # noqa: F401  registers the "order.create" delivery kind
+        from . import hooks  # noqa: F401  the "order.create" delivery kind and the e-mail channel
         from .summary import dashboard_rows
 
         register_summary("orders", dashboard_rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -51,7 +52,7 @@ class OrderForm(forms.ModelForm):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["ship_method"].choices = ship_method_choices(organization)
+        cast(forms.ChoiceField, self.fields["ship_method"]).choices = ship_method_choices(organization)
         if self.instance.pk and self.instance.ship_method_id and "ship_method" not in self.initial:
             self.initial["ship_method"] = str(self.instance.ship_method_id)
         countries = country_choices(organization)
@@ -66,7 +67,7 @@ class OrderForm(forms.ModelForm):
                 if key == "email":
                     self.fields[name] = field = forms.EmailField(label=field.label, required=False, max_length=255)
                 if key.startswith("address"):
-                    field.max_length = ADDRESS_MAX
+                    cast(forms.CharField, field).max_length = ADDRESS_MAX
                     field.widget.attrs["maxlength"] = ADDRESS_MAX
                     field.error_messages["max_length"] = f"at most {ADDRESS_MAX} characters"
                     field.validators = [v for v in field.validators if v.__class__.__name__ != "MaxLengthValidator"]
@@ -118,7 +119,7 @@ class OrderForm(forms.ModelForm):
         return value
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("importer_same_as_recipient"):
             for key in PARTY_REQUIRED:
                 name = f"importer_{key}"
@@ -131,7 +132,7 @@ class OrderForm(forms.ModelForm):
         if method is not None:
             self.instance.ship_method_id = method.upstream_id
             self.instance.ship_method_name = method.name
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # Django's, missing from the stubs
 
     def validate_unique(self):
         pass  # customer_order is checked in clean_customer_order; organization is set on save
@@ -175,6 +176,8 @@ class LineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    default_error_messages = {"too_few_forms": "Add at least one line."}
+
     def __init__(self, *args, organization=None, **kwargs):
         self.organization = organization
         super().__init__(*args, **kwargs)
@@ -186,22 +189,23 @@ class BaseLineFormSet(forms.BaseFormSet):
         return [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
 
-LineFormSet = forms.formset_factory(
-    LineForm,
-    formset=BaseLineFormSet,
-    extra=0,
-    min_num=1,
-    validate_min=True,
-    can_delete=True,
-    max_num=500,
-    validate_max=True,
+LineFormSet = cast(
+    type[BaseLineFormSet],
+    forms.formset_factory(
+        LineForm,
+        formset=BaseLineFormSet,
+        extra=0,
+        min_num=1,
+        validate_min=True,
+        can_delete=True,
+        max_num=500,
+        validate_max=True,
+    ),
 )
 
 
 def line_formset(data=None, *, organization, initial=None) -> BaseLineFormSet:
-    formset = LineFormSet(data, prefix="lines", organization=organization, initial=initial)
-    formset.error_messages = {**formset.error_messages, "too_few_forms": "Add at least one line."}
-    return formset
+    return LineFormSet(data, prefix="lines", organization=organization, initial=initial)
 
 
 # -- the upstream's 422, back onto the form -------------------------------------------------------
@@ -236,7 +240,7 @@ def apply_upstream_errors(form: OrderForm, formset: BaseLineFormSet, field_error
             ):
                 formset.forms[index].add_error(name, text)
             elif where == "lines":
-                formset._non_form_errors = [*formset.non_form_errors(), text]
+                formset._non_form_errors = [*formset.non_form_errors(), text]  # type: ignore[attr-defined]
             elif name in form.fields:
                 if name.startswith("importer_") and form.instance.importer_same_as_recipient:
                     name = "importer_same_as_recipient"

@@ -9,22 +9,19 @@ from django.utils.html import format_html
 
 from accounts.scoping import scoped
 from mirror.models import OrderLine, OrderTrackingNumber, ShipMethod
+from outbox.models import Delivery
 from portal.lists import OrgListView
+from upstream.records import OrderStatus
 
-from .models import OrderRow, OrderSubmissionLine
+from .models import ROW_STATUSES, OrderRow, OrderSubmissionLine
 
-STATUS_CHOICES = [
-    ("pending", "Pending"),
-    ("released", "Released"),
-    ("shipped", "Shipped"),
-    ("queued", "Queued"),
-    ("sending", "Sending"),
-    ("retrying", "Retrying"),
-    ("submitted", "Submitted (not mirrored yet)"),
-    ("rejected", "Rejected"),
-    ("failed", "Failed"),
-]
-BADGES = {"shipped": "ok", "released": "ok", "rejected": "bad", "failed": "bad", "retrying": "warn"}
+TONES = {
+    OrderStatus.RELEASED: "ok",
+    OrderStatus.SHIPPED: "ok",
+    Delivery.Status.RETRYING: "warn",
+    Delivery.Status.REJECTED: "bad",
+    Delivery.Status.FAILED: "bad",
+}
 
 
 def _tracking(value):
@@ -42,7 +39,7 @@ def _product(value, exact=False):
 
 class OrderFilter(df.FilterSet):
     q = df.CharFilter(label="Search", method="search")
-    status = df.MultipleChoiceFilter(choices=STATUS_CHOICES, label="Status")
+    status = df.MultipleChoiceFilter(choices=ROW_STATUSES, label="Status")
     created_after = df.DateFilter(
         field_name="created_at",
         lookup_expr="date__gte",
@@ -97,8 +94,8 @@ class OrderFilter(df.FilterSet):
 
 
 class StatusColumn(tables.Column):
-    def render(self, value):
-        return format_html('<span class="badge {}">{}</span>', BADGES.get(value.lower(), ""), value)
+    def render(self, value, record):
+        return format_html('<span class="badge {}">{}</span>', TONES.get(record.status, ""), value)
 
 
 class OrderTable(tables.Table):

@@ -14,8 +14,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from accounts.scoping import OrgOwned
-from outbox.models import Delivery
-from outbox.models import Status as DeliveryStatus
+from outbox.models import UNDELIVERED_STATUSES, Delivery
+from upstream.records import OrderStatus
 
 PARTY_FIELDS = (
     "name",
@@ -34,29 +34,8 @@ PARTY_REQUIRED = ("name", "phone", "address_1", "city", "zip", "country")
 ADDRESS_MAX = 35
 
 
-class State(models.TextChoices):
-    """What the buyer sees of a submission before (and while) the mirror knows the order."""
-
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    RETRYING = "retrying", "Retrying"
-    SUBMITTED = "submitted", "Submitted"
-    REJECTED = "rejected", "Rejected"
-    FAILED = "failed", "Failed"
-
-
-_STATE_OF_DELIVERY = {
-    DeliveryStatus.QUEUED: State.QUEUED,
-    DeliveryStatus.SENDING: State.SENDING,
-    DeliveryStatus.RETRYING: State.RETRYING,
-    DeliveryStatus.SUCCEEDED: State.SUBMITTED,
-    DeliveryStatus.REJECTED: State.REJECTED,
-    DeliveryStatus.FAILED: State.FAILED,
-}
-
-
-def _party(prefix: str, label: str):
-    fields = {}
+def _party(prefix: str, label: str) -> dict[str, models.CharField]:
+    fields: dict[str, models.CharField] = {}
     for key in PARTY_FIELDS:
         max_length = ADDRESS_MAX if key.startswith("address") else (10 if key == "country" else 255)
         fields[f"{prefix}_{key}"] = models.CharField(
@@ -113,18 +92,17 @@ class OrderSubmission(OrgOwned):
         return reverse("orders:submission", args=[self.pk])
 
     @property
-    def state(self) -> str:
-        if self.delivery is None:
-            return State.QUEUED
-        return _STATE_OF_DELIVERY.get(self.delivery.status, State.QUEUED)
+    def state(self) -> Delivery.Status:
+        """Where the submission is on its way to the upstream: its current delivery's status."""
+        return Delivery.Status(self.delivery.status) if self.delivery else Delivery.Status.QUEUED
 
     @property
     def state_label(self) -> str:
-        return State(self.state).label
+        return self.state.label
 
     @property
     def can_resubmit(self) -> bool:
-        return self.state in (State.REJECTED, State.FAILED)
+        return self.state in UNDELIVERED_STATUSES
 
     def party(self, prefix: str) -> dict:
         return {key: getattr(self, f"{prefix}_{key}") for key in PARTY_FIELDS}
@@ -206,10 +184,18 @@ class OrderNotification(OrgOwned):
         return f"{self.status} e-mail for {self.submission}"
 
 
+# The orders list's statuses: the upstream's for a mirrored order, the delivery's for a submission
+# the mirror has not got yet. Derived from those two enums; never spelled again.
+ROW_STATUSES = [
+    *OrderStatus.choices,
+    *((s.value, s.label) for s in Delivery.Status if s != Delivery.Status.CONFLICT),
+]
+
+
 class OrderRow(models.Model):
     """One row of the orders list: a mirror order, or a local submission the mirror has not got yet.
 
-    Read-only, backed by the SQL view `orders_orderrow` (migration 0002), so filters, sorting,
+    Read-only, backed by the SQL view `orders_orderrow` (migration 0003), so filters, sorting,
     pagination and CSV export all run in the database over one queryset.
     """
 
@@ -222,7 +208,7 @@ class OrderRow(models.Model):
     upstream_id = models.BigIntegerField("upstream id", null=True)
     customer_order = models.CharField(max_length=255)
     purchase_order = models.CharField(max_length=255)
-    status = models.CharField(max_length=20)
+    status = models.CharField(max_length=20, choices=ROW_STATUSES)
     ship_method_id = models.BigIntegerField(null=True)
     ship_method = models.CharField(max_length=255)
     recipient_name = models.CharField("recipient", max_length=255)
@@ -241,7 +227,7 @@ class OrderRow(models.Model):
 
     @property
     def status_label(self) -> str:
-        return self.status.title()
+        return self.get_status_display() or Delivery.Status.QUEUED.label
 
     @property
     def url(self) -> str:

@@ -14,20 +14,22 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from mirror.models import Order
-from portal.tasks import hand_to_broker
+from portal import dispatch
+from upstream.records import OrderStatus
 
 from .models import OrderNotification, OrderSubmission
 
 log = logging.getLogger("orders")
 
-NOTIFY_STATUSES = ("Released", "Shipped")
+CHANNEL = "orders.email"
+NOTIFY_STATUSES = (OrderStatus.RELEASED, OrderStatus.SHIPPED)
 
 
 def queue_status_email(submission: OrderSubmission, status: str) -> OrderNotification | None:
     """Record the e-mail (at most one per order and status) and send it from a worker on commit."""
-    if status not in NOTIFY_STATUSES or submission.created_by_id is None:
-        return None
     user = submission.created_by
+    if status not in NOTIFY_STATUSES or user is None:
+        return None
     membership = Membership.objects.filter(user=user, organization_id=submission.organization_id).first()
     if membership is None or not membership.notify_order_updates or not user.email:
         return None
@@ -37,14 +39,8 @@ def queue_status_email(submission: OrderSubmission, status: str) -> OrderNotific
         defaults={"organization_id": submission.organization_id, "recipient": user, "email": user.email},
     )
     if created:
-        transaction.on_commit(lambda: dispatch(notification.pk))
+        dispatch.on_commit(CHANNEL, notification.pk)
     return notification
-
-
-def dispatch(notification_id: int) -> None:
-    from .tasks import send_notification
-
-    hand_to_broker(send_notification, notification_id, what=f"notification {notification_id}")
 
 
 def send(notification_id: int) -> bool:
@@ -64,6 +60,7 @@ def send(notification_id: int) -> bool:
             "submission": submission,
             "order": order,
             "status": notification.status,
+            "shipped": notification.status == OrderStatus.SHIPPED,
             "user": notification.recipient,
             "tracking": list(order.tracking_numbers.all()) if order else [],
             "url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("orders:submission", args=[submission.pk]),
@@ -83,12 +80,11 @@ def send(notification_id: int) -> bool:
     return True
 
 
-def redrive(older_than: float = 60) -> int:
-    """Send again the recorded e-mails whose task was lost or failed."""
+def due_for_redrive(limit: int, older_than: float = 60) -> list[int]:
+    """Recorded e-mails not sent yet: their task was lost, or sending failed."""
     cutoff = timezone.now() - timedelta(seconds=older_than)
-    ids = list(
-        OrderNotification.objects.filter(sent_at__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True)[:200]
+    return list(
+        OrderNotification.objects.filter(sent_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
     )
-    for pk in ids:
-        dispatch(pk)
-    return len(ids)

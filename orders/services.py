@@ -1,9 +1,8 @@
-"""Submitting orders: the vendor payload, persist-then-call, and what the upstream's answer does.
+"""Submitting orders: the vendor payload, persist-then-call, customer order numbers.
 
 `submit()` saves an OrderSubmission, its lines and its outbox Delivery in one transaction;
-the outbox worker sends it. The DeliveryKind "order.create" registered here turns the answer
-into the submission's state: the upstream id (and a mirror row) on success, the existing order
-on a 409 that is our own earlier write, the upstream's field errors on a 422.
+the outbox worker sends it. What the upstream's answer does to the submission is in
+`orders.hooks` (the hooks of the delivery kind "order.create").
 """
 
 from __future__ import annotations
@@ -16,17 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from mirror.models import Order
-from outbox import service as outbox
-from outbox.handlers import DeliveryKind, register
+from outbox import services as outbox
+from outbox.models import Delivery
 from upstream.api import COLLECTION_PATHS
-from upstream.records import order_status, to_decimal, to_int, to_str
+from upstream.records import to_decimal, to_int, to_str
 
-from .mirror_apply import apply_order_payload
 from .models import PARTY_FIELDS, OrderSubmission, OrderSubmissionLine
 
 log = logging.getLogger("orders")
 
-KIND = "order.create"
+KIND = Delivery.Kind.ORDER_CREATE
 PATH = COLLECTION_PATHS["orders"]
 
 
@@ -127,27 +125,7 @@ def _enqueue(organization, user, submission: OrderSubmission, rows: list[OrderSu
     submission.save(update_fields=["delivery", "updated_at"])
 
 
-# -- the upstream's answer ------------------------------------------------------------------------
-def _submission_of(delivery) -> OrderSubmission | None:
-    return OrderSubmission.objects.filter(delivery_id=delivery.pk).first()
-
-
-def on_success(delivery, body: dict) -> None:
-    submission = _submission_of(delivery)
-    upstream_id = to_int(body.get("id")) if isinstance(body, dict) else None
-    if submission is None or upstream_id is None:
-        log.warning("delivery %s succeeded without a submission or an order id", delivery.pk)
-        return
-    submission.upstream_id = upstream_id
-    submission.upstream_status = order_status(body.get("status")) or "Pending"
-    submission.save(update_fields=["upstream_id", "upstream_status", "updated_at"])
-    try:
-        with transaction.atomic():
-            apply_order_payload(delivery.organization, body, source="submission")
-    except Exception:  # the mirror catches up through webhooks and the sync
-        log.exception("order %s: the mirror could not take the submission answer", upstream_id)
-
-
+# -- our own earlier write? -------------------------------------------------------------------
 def _normal(value) -> str:
     return re.sub(r"\s+", " ", to_str(value)).strip().lower()
 
@@ -175,24 +153,6 @@ def matches(payload: dict, existing: dict) -> bool:
         return False
     ours, theirs = payload.get("recipient") or {}, existing.get("recipient") or {}
     return all(_normal(ours.get(k)) == _normal(theirs.get(k)) for k in ("name", "address_1", "zip", "country"))
-
-
-def on_conflict(delivery, existing: dict, field_errors: dict) -> dict | None:
-    """A duplicate customer_order: the existing order is ours when it matches what we sent."""
-    if existing and matches(delivery.payload, existing):
-        log.info("delivery %s: reconciled with existing upstream order %s", delivery.pk, existing.get("id"))
-        return existing
-    return None
-
-
-def _touch(delivery, *_) -> None:
-    """Rejected or retrying: the submission's state derives from its delivery; mark it changed."""
-    submission = _submission_of(delivery)
-    if submission is not None:
-        submission.save(update_fields=["updated_at"])
-
-
-register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_rejected=_touch, on_retrying=_touch))
 
 
 # -- customer order numbers -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 from celery import shared_task
 
-from . import notifications
+from . import mirror_apply
 
 
-@shared_task(name="orders.send_notification", acks_late=True, ignore_result=True)
-def send_notification(notification_id: int) -> bool:
-    return notifications.send(notification_id)
+@shared_task(name="orders.reconcile_from_mirror", ignore_result=True)
+def reconcile_from_mirror() -> int:
+    """Beat, every 60 s: statuses only the sync saw (a missed webhook) are recorded and mailed."""
+    return mirror_apply.reconcile_from_mirror()

@@ -135,13 +135,13 @@ def parse(text: str, organization) -> tuple[list[tuple[OrderForm, list[dict]]], 
         for name, messages_ in form.errors.items():
             column = "ship_method_id" if name == "ship_method" else name
             for message in messages_:
-                errors.append(_message(first_number, column if name != "__all__" else "order", message))
+                errors.append(_message(first_number, column if name != "__all__" else "order", str(message)))
         for n, line_form in enumerate(formset.forms):
             for name, messages_ in line_form.errors.items():
                 for message in messages_:
-                    errors.append(_message(rows[n][0], name, message))
+                    errors.append(_message(rows[n][0], name, str(message)))
         for message in formset.non_form_errors():
-            errors.append(_message(first_number, "lines", message))
+            errors.append(_message(first_number, "lines", str(message)))
         if form_ok and lines_ok:
             ready.append((form, formset.lines()))
     errors.sort(key=lambda e: int(e.split(":")[0].split()[1]) if e.startswith("row ") else 0)

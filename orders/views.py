@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.db import IntegrityError
 from django.http import HttpResponse
@@ -13,15 +11,13 @@ from django.utils.html import format_html_join
 from accounts.access import member_required
 from accounts.roles import Role
 from accounts.scoping import get_scoped_or_404, scoped
-from mirror.models import CatalogItem, Invoice, Order, ShipMethod
-from outbox import service as outbox
-from outbox.models import DeliveryAttempt
+from mirror.models import CatalogItem, Order
+from outbox import services as outbox
 
 from . import services
 from .forms import OrderForm, apply_upstream_errors, line_formset
-from .models import PARTY_FIELDS, OrderEvent, OrderSubmission, State
-
-FINAL_STATUSES = {"Shipped"}
+from .models import PARTY_FIELDS, OrderSubmission
+from .presenters import OrderPage
 
 
 def _catalog(request, limit: int = 200):
@@ -105,7 +101,8 @@ def new_order(request):
                 messages.success(request, f"Order {submission.customer_order} is queued for the upstream.")
                 return redirect("orders:submission", pk=submission.pk)
     else:
-        initial, lines = {}, [{"quantity": 1}]
+        initial: dict = {}
+        lines: list[dict] = [{"quantity": 1}]
         if request.GET.get("again"):
             source = get_scoped_or_404(request, Order, pk=request.GET["again"])
             initial, lines = _initial_from(source.raw)
@@ -125,7 +122,7 @@ def edit_submission(request, pk):
     org = request.organization
     if not submission.can_resubmit:
         messages.info(request, "This order is not rejected: there is nothing to correct.")
-        return render(request, "orders/detail.html", _detail_context(request, submission=submission), status=200)
+        return render(request, "orders/detail.html", _detail(request, submission=submission))
     if request.method == "POST":
         form = OrderForm(request.POST, instance=submission, organization=org)
         formset = line_formset(request.POST, organization=org)
@@ -149,78 +146,8 @@ def edit_submission(request, pk):
     )
 
 
-def _detail_context(request, *, submission=None, order=None) -> dict:
-    if order is None and submission is not None and submission.upstream_id:
-        order = scoped(request, Order).filter(upstream_id=submission.upstream_id).first()
-    if submission is None and order is not None:
-        submission = scoped(request, OrderSubmission).filter(upstream_id=order.upstream_id).first()
-    deliveries, attempts = [], []
-    if submission is not None:
-        deliveries = [d for d in [submission.delivery, *submission.previous_deliveries.all()] if d]
-        attempts = (
-            DeliveryAttempt.objects.filter(delivery__in=deliveries).select_related("delivery").order_by("-started_at")
-        )
-    upstream_id = order.upstream_id if order else (submission.upstream_id if submission else None)
-    events = scoped(request, OrderEvent).filter(upstream_id=upstream_id) if upstream_id else []
-    invoices, method = [], None
-    if order is not None:
-        numbers = list(order.invoice_refs.values_list("invoice_number", flat=True))
-        known = {i.upstream_id: i for i in scoped(request, Invoice).filter(upstream_id__in=numbers)}
-        invoices = [{"number": n, "invoice": known.get(n)} for n in numbers]
-        method = scoped(request, ShipMethod).filter(upstream_id=order.ship_method_id).first()
-    status = order.status if order else (submission.state_label if submission else "")
-    live = not (order and order.status in FINAL_STATUSES) and not (
-        submission and not order and submission.state in (State.REJECTED, State.FAILED)
-    )
-    raw = order.raw if order else {}
-    lines = []
-    if order is not None:
-        for line in order.lines.all():
-            value = line.customs_declared_value or Decimal(0)
-            lines.append(
-                {
-                    "product_code": line.product_code,
-                    "quantity": line.quantity,
-                    "value": value,
-                    "line_value": value * (line.quantity or 0),
-                    "serials": line.serial_numbers,
-                }
-            )
-    elif submission is not None:
-        lines = [
-            {
-                "product_code": line.product_code,
-                "quantity": line.quantity,
-                "value": line.customs_declared_value,
-                "line_value": line.line_value,
-                "serials": [],
-            }
-            for line in submission.lines.all()
-        ]
-    source = order or submission
-    head = {
-        "customer_order": source.customer_order,
-        "purchase_order": source.purchase_order,
-        "upstream_id": upstream_id,
-        "ship_method": order.ship_method if order else submission.ship_method_name,
-    }
-    return {
-        "head": head,
-        "submission": submission,
-        "order": order,
-        "attempts": attempts,
-        "events": events,
-        "invoices": invoices,
-        "lines": lines,
-        "total": sum((line["line_value"] for line in lines), Decimal(0)),
-        "ship_method_obj": method,
-        "status": status,
-        "live": live,
-        "recipient": raw.get("recipient") if order else (submission.party("recipient") if submission else {}),
-        "importer": raw.get("importer_of_record") if order else (submission.party("importer") if submission else {}),
-        "party_fields": PARTY_FIELDS,
-        "can_buy": request.membership.has_role(Role.BUYER),
-    }
+def _detail(request, **which) -> dict:
+    return {"page": OrderPage(request, **which), "can_buy": request.membership.has_role(Role.BUYER)}
 
 
 @member_required()
@@ -233,7 +160,7 @@ def submission_detail(request, pk):
             outbox.retry_now(submission.delivery)
             messages.success(request, "The order will be sent again now.")
         return redirect("orders:submission", pk=submission.pk)
-    return render(request, "orders/detail.html", _detail_context(request, submission=submission))
+    return render(request, "orders/detail.html", _detail(request, submission=submission))
 
 
 @member_required()
@@ -241,7 +168,7 @@ def order_detail(request, pk):
     order = get_scoped_or_404(request, Order, pk=pk)
     if request.method == "POST":
         return redirect("orders:detail", pk=order.pk)
-    return render(request, "orders/detail.html", _detail_context(request, order=order))
+    return render(request, "orders/detail.html", _detail(request, order=order))
 
 
 @member_required(Role.BUYER)

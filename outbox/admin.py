@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from portal.admin import ReadOnlyAdmin, ReadOnlyInline
 
-from . import service
+from . import services
 from .models import Delivery, DeliveryAttempt
 
 
@@ -36,7 +36,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         count = 0
         for delivery in queryset:
             if delivery.is_open:
-                service.retry_now(delivery)
+                services.retry_now(delivery)
                 count += 1
         self.message_user(request, f"{count} deliveries queued to send now.", messages.SUCCESS)
 

@@ -19,24 +19,29 @@ from django.utils import timezone
 from accounts.scoping import OrgOwned
 
 
-class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    RETRYING = "retrying", "Retrying"
-    SUCCEEDED = "succeeded", "Submitted"
-    REJECTED = "rejected", "Rejected"
-    FAILED = "failed", "Failed"
-
-
-OPEN_STATUSES = (Status.QUEUED, Status.SENDING, Status.RETRYING)
-
-
 def new_idempotency_key() -> str:
     return f"portal-{uuid.uuid4().hex}"
 
 
 class Delivery(OrgOwned):
-    kind = models.CharField(max_length=50, db_index=True, help_text="what this write does, e.g. order.create")
+    class Kind(models.TextChoices):
+        """What a write does. Each kind has its hooks registered (outbox.kinds); a kind without them
+        stops start-up (system check outbox.E001), so no answer is ever dropped unhandled."""
+
+        ORDER_CREATE = "order.create", "Create an order"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Submitted"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+        # The answer of one attempt only, never a delivery's lasting status: a 409 is our own
+        # earlier write (the delivery succeeds with it) or a true duplicate (it is rejected).
+        CONFLICT = "conflict", "Conflict (409)"
+
+    kind = models.CharField(max_length=50, choices=Kind.choices, db_index=True)
     method = models.CharField(max_length=6)
     path = models.CharField(max_length=300)
     body = models.TextField(help_text="the exact JSON body sent on every attempt")
@@ -80,6 +85,15 @@ class Delivery(OrgOwned):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def is_undelivered(self) -> bool:
+        return self.status in UNDELIVERED_STATUSES
+
+
+# Still on its way (a worker sends it now or later); done for good without reaching the upstream.
+OPEN_STATUSES = (Delivery.Status.QUEUED, Delivery.Status.SENDING, Delivery.Status.RETRYING)
+UNDELIVERED_STATUSES = (Delivery.Status.REJECTED, Delivery.Status.FAILED)
+
 
 class DeliveryAttempt(models.Model):
     ORG_LOOKUP = "delivery__organization"
@@ -89,7 +103,7 @@ class DeliveryAttempt(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    outcome = models.CharField(max_length=10, choices=Status.choices)
+    outcome = models.CharField(max_length=10, choices=Delivery.Status.choices)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -42,7 +42,7 @@ def check_broker() -> str | None:
 def healthz(request):
     started = time.monotonic()
     checks = {"database": check_database(), "broker": check_broker()}
-    body = {name: ("ok" if err is None else f"down: {err}") for name, err in checks.items()}
+    body: dict[str, object] = {name: ("ok" if err is None else f"down: {err}") for name, err in checks.items()}
     ok = all(err is None for err in checks.values())
     body["status"] = "ok" if ok else "down"
     body["duration_ms"] = round((time.monotonic() - started) * 1000, 1)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 
+from django.db import models
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.views import FilterView
@@ -47,7 +48,7 @@ def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Stre
 
 
 class OrgListView(SingleTableMixin, FilterView):
-    model = None
+    model: type[models.Model]  # set by each list
     required_role: str | None = None
     export_filename = "export"
     paginate_by = 50
@@ -60,7 +61,7 @@ class OrgListView(SingleTableMixin, FilterView):
     def get_queryset(self):
         return scoped(self.request, self.base_queryset())
 
-    def base_queryset(self):
+    def base_queryset(self) -> models.QuerySet:
         return self.model._default_manager.all()
 
     def get_table_pagination(self, table):
@@ -68,7 +69,7 @@ class OrgListView(SingleTableMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["title"] = self.title or self.model._meta.verbose_name_plural.capitalize()
+        context["title"] = self.title or str(self.model._meta.verbose_name_plural).capitalize()
         params = self.request.GET.copy()
         params["export"] = "csv"
         params.pop("page", None)

@@ -12,18 +12,20 @@ def touch_user(user_id: int, first_name: str) -> None:
     get_user_model().objects.filter(pk=user_id).update(first_name=first_name)
 
 
-def hand_to_broker(task, *args, countdown: float | None = None, what: str = "a task") -> bool:
-    """Queue `task` for a row that is already saved; never raises.
+@shared_task(name="portal.process", acks_late=True, ignore_result=True)
+def process(channel: str, pk: int) -> object:
+    """Process one saved row of a dispatch channel (outbox delivery, webhook delivery, e-mail, ...)."""
+    from . import dispatch
 
-    With the broker down the row is safe where it is: its app's periodic redrive queues it
-    later. Used by every "persist, then call" path (outbox deliveries, webhooks, e-mails).
-    """
-    try:
-        task.apply_async(args, countdown=countdown)
-        return True
-    except Exception as exc:  # broker unreachable
-        log.warning("%s not handed to the broker (%s); the redrive queues it later", what, exc.__class__.__name__)
-        return False
+    return dispatch.run(channel, pk)
+
+
+@shared_task(name="portal.redrive", ignore_result=True)
+def redrive() -> dict[str, int]:
+    """Beat, every 30 s: rows of every dispatch channel whose hand-over to the broker was lost."""
+    from . import dispatch
+
+    return dispatch.redrive()
 
 
 def delete_in_batches(queryset, batch: int = 5000) -> int:

@@ -155,6 +155,7 @@ class Sandbox:
             except (TypeError, ValueError):
                 e.add(f"lines.{i}.customs_declared_value", "must be a number")
         e.raise_if_any()
+        assert method is not None  # required: raise_if_any() refused its absence
         with self.store.write() as conn:
             existing = self.store.find(token, "customer_order_submissions", customer_order)
             if existing:
@@ -206,6 +207,7 @@ class Sandbox:
         e.required_str(data, "replacement_name", max_len=256)
         e.required_str(data, "replacement_phone", max_len=256, required=False)
         e.raise_if_any()
+        assert request_type is not None  # required: raise_if_any() refused its absence
         with self.store.write() as conn:
             id_ = self.store.next_id(conn, token, "rmas", floor=50000)
             stamp = now_iso()
@@ -306,6 +308,7 @@ class Sandbox:
         seq = e.integer(data, "sequence", minimum=0)
         e.required_str(data, "ip_address", max_len=255)
         e.raise_if_any()
+        assert kind is not None  # required: raise_if_any() refused its absence
         with self.store.write() as conn:
             candidates = [t for t in self.store.find(token, "automation_tasks", f"{serial}:{seq}") if not t["failed"]]
             if not candidates:

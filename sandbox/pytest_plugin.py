@@ -120,6 +120,7 @@ def start_sandbox_process(
         *(extra or []),
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
     deadline = time.monotonic() + timeout
     while not os.path.exists(ready.name) or not Path(ready.name).read_text():
         if proc.poll() is not None:

@@ -13,6 +13,7 @@ import json
 import random
 import zlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 COUNTRIES = [
     ("CA", "Canada"),
@@ -244,7 +245,7 @@ def seed(store, token: str, scale: float = 1, counts: dict | None = None) -> dic
         created = BASE_TIME + timedelta(hours=6 * k)
         method = SHIP_METHODS[k % len(SHIP_METHODS)]
         recipient = party(rng, COUNTRIES[k % 10][0])
-        order = {
+        order: dict[str, Any] = {
             "id": id_,
             "organization_id": str(org_id) if k % 4 == 0 else org_id,
             "purchase_order": f"PO-{40000 + k}",
@@ -314,16 +315,16 @@ def seed(store, token: str, scale: float = 1, counts: dict | None = None) -> dic
     rmas = []
     for k in range(n["rmas"]):
         id_ = 15000 + k
-        status = RMA_STATUSES[k % 5]
+        rma_status = RMA_STATUSES[k % 5]
         cat = CATEGORIES[k % 2]
-        closed = status[0] == 5
+        closed = rma_status[0] == 5
         start = BASE_TIME + timedelta(days=k)
-        rma = {
+        rma: dict[str, Any] = {
             "id": id_,
             "subject": rng.choice(["Hardware", "No POST", "Disk failure", "Trial Management"]),
             "organization_id": str(org_id) if k % 2 else org_id,
             "order_id": 200000 + k,
-            "repair_order_id": 149000 + k if status[0] >= 3 else None,
+            "repair_order_id": 149000 + k if rma_status[0] >= 3 else None,
             "replacement_order_id": None,
             "manufacturer_serial": f"ML{k:04d}JB{k * 7 % 1000:03d}",
             "start_date": start.date().isoformat(),
@@ -334,7 +335,7 @@ def seed(store, token: str, scale: float = 1, counts: dict | None = None) -> dic
                 "description": "System",
                 "category": {"id": cat[0], "name": cat[1]},
             },
-            "status": {"id": status[0], "name": status[1]},
+            "status": {"id": rma_status[0], "name": rma_status[1]},
             "lines": [
                 {
                     "quantity": 1,
@@ -355,7 +356,7 @@ def seed(store, token: str, scale: float = 1, counts: dict | None = None) -> dic
                 }
             ],
             "troubleshootings": []
-            if status[0] < 3
+            if rma_status[0] < 3
             else [
                 {
                     "id": 860000 + k,
@@ -365,7 +366,7 @@ def seed(store, token: str, scale: float = 1, counts: dict | None = None) -> dic
                 }
             ],
             "results": []
-            if status[0] < 4
+            if rma_status[0] < 4
             else [
                 {
                     "id": 870000 + k,
@@ -378,7 +379,8 @@ def seed(store, token: str, scale: float = 1, counts: dict | None = None) -> dic
         rmas.append((id_, dumps(rma), rma["manufacturer_serial"], "closed" if closed else "open"))
     out["rmas"] = rmas
 
-    queues, tasks = [], []
+    queues: list[tuple] = []
+    tasks: list[tuple] = []
     task_id = 3_000_000
     per_queue = max(1, round(n["automation_tasks"] / max(1, n["automation_queues"])))
     for q in range(n["automation_queues"]):

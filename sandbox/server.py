@@ -21,6 +21,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -69,7 +70,7 @@ class Faults:
     """Run-time fault injection; every option optional. `count` limits how many fire and
     `after` lets that many matching requests through before any fires."""
 
-    OPTIONS = {
+    OPTIONS: dict[str, Any] = {
         "error_rate": 0.0,
         "error_status": 500,
         "rate_limit_rate": 0.0,
@@ -87,7 +88,7 @@ class Faults:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.config = dict(self.OPTIONS)
+        self.config: dict[str, Any] = dict(self.OPTIONS)
         self.fired = 0
 
     def set(self, options: dict) -> dict:

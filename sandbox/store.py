@@ -110,7 +110,8 @@ class Store:
         key = (token, collection, tag)
         if key not in self._counts:
             if tag is None:
-                sql, args = "SELECT COUNT(*) FROM rows WHERE token=? AND collection=?", (token, collection)
+                sql = "SELECT COUNT(*) FROM rows WHERE token=? AND collection=?"
+                args: tuple[str, ...] = (token, collection)
             else:
                 sql = "SELECT COUNT(*) FROM rows WHERE token=? AND collection=? AND tag=?"
                 args = (token, collection, tag)
@@ -121,12 +122,11 @@ class Store:
         """One page in ascending id order: find the first id through a keys-only index, then
         read `limit` bodies from there (OFFSET never walks the stored JSON)."""
         conn = self.connection()
+        args: tuple[str, ...] = (token, collection) if tag is None else (token, collection, tag)
         if tag is None:
-            where, args = "token=? AND collection=?", (token, collection)
-            index = "rows_ids"
+            where, index = "token=? AND collection=?", "rows_ids"
         else:
-            where, args = "token=? AND collection=? AND tag=?", (token, collection, tag)
-            index = "rows_tag"
+            where, index = "token=? AND collection=? AND tag=?", "rows_tag"
         first = conn.execute(
             f"SELECT id FROM rows INDEXED BY {index} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?", (*args, offset)
         ).fetchone()

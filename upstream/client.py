@@ -125,7 +125,8 @@ def _has_long_digit_run(content: bytes) -> bool:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent  # 'n', 'N' or 'F' for NaN and infinities
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     raise TypeError(f"{value.__class__.__name__} is not JSON serializable")
@@ -193,7 +194,7 @@ class UpstreamClient:
         self.log_calls = log_calls
         self._deferred: list | None = None
         self._deferred_lock = threading.Lock()
-        self._environment: dict | None = None
+        self._environment: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<UpstreamClient {self.base_url} org={getattr(self.organization, 'slug', '?')}>"
@@ -313,8 +314,9 @@ class UpstreamClient:
         prepared = self.session.prepare_request(requests.Request(method, url, data=body, headers=headers))
         prepared.url = url  # exactly the target that was signed, never re-encoded
         if self._environment is None:  # proxies/verify/cert from the environment: read once, not per call
-            self._environment = self.session.merge_environment_settings(self.base_url + "/", {}, None, None, None)
-            self._environment.pop("stream", None)
+            environment = dict(self.session.merge_environment_settings(self.base_url + "/", {}, None, None, None))
+            environment.pop("stream", None)
+            self._environment = environment
         return self.session.send(
             prepared, timeout=self.timeout, allow_redirects=False, stream=stream, **self._environment
         )

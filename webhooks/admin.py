@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from portal.admin import ReadOnlyAdmin
 
-from . import service
+from . import services
 from .models import WebhookDelivery
 
 
@@ -28,5 +28,5 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Reprocess the selected failed deliveries", permissions=["operate"])
     def reprocess_failed(self, request, queryset):
-        n = service.reprocess(queryset)
+        n = services.reprocess(queryset)
         self.message_user(request, f"{n} failed deliveries queued again.", messages.SUCCESS)

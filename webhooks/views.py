@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import service
+from . import services
 
 log = logging.getLogger("webhooks")
 
@@ -17,14 +17,14 @@ log = logging.getLogger("webhooks")
 @require_POST
 def order_update(request):
     try:
-        organization = service.authenticate(request)
-    except service.Refused as exc:
+        organization = services.authenticate(request)
+    except services.Refused as exc:
         token = request.headers.get("X-MBX-Token", "")
         log.warning(
             "order-update webhook refused from %s (token %s…): %s", request.META.get("REMOTE_ADDR"), token[:4], exc
         )
         return JsonResponse({"error": str(exc)}, status=401)
-    delivery = service.store(organization, request)
+    delivery = services.store(organization, request)
     if delivery.status == delivery.Status.FAILED:
         return JsonResponse({"error": delivery.error, "id": delivery.pk}, status=400)
     return JsonResponse({"id": delivery.pk, "status": delivery.status}, status=202)

@@ -89,6 +89,7 @@ def sandbox_order_data(org, customer_order: str, **overrides) -> dict:
     """A valid order for a sandbox organization, using its mirrored ship method, country and catalog."""
     sm = ShipMethod.objects.for_org(org).order_by("upstream_id").first()
     country = Country.objects.for_org(org).filter(iso_code="CA").first() or Country.objects.for_org(org).first()
+    assert sm is not None and country is not None, "sync the reference data first"
     skus = list(CatalogItem.objects.for_org(org).order_by("upstream_id").values_list("customer_sku", flat=True)[:2])
     data = order_data(
         customer_order=customer_order, ship_method=str(sm.upstream_id), recipient_country=country.iso_code

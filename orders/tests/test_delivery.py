@@ -39,7 +39,7 @@ def state_of(pk):
 
 def test_order_is_submitted_once_and_mirrored(buyer, sandbox, celery_worker, fast_outbox):
     submission = submit(buyer, "SBX-OK-1")
-    wait_for(lambda: state_of(submission.pk) == "submitted", 20, message="the order to be submitted")
+    wait_for(lambda: state_of(submission.pk) == Delivery.Status.SUCCEEDED, 20, message="the order to be submitted")
     submission.refresh_from_db()
     assert submission.upstream_id and submission.upstream_status == "Pending"
     order = Order.objects.get(organization=buyer.org, upstream_id=submission.upstream_id)
@@ -65,7 +65,7 @@ def test_upstream_down_for_the_whole_submit_then_back_delivers_each_order_exactl
     assert "Next attempt at" in page or "Sending" in page
     assert sandbox.stats(token)["orders_created"] == 0
     sandbox.clear_faults()
-    wait_for(lambda: all(state_of(s.pk) == "submitted" for s in subs), 40, message=DeliveryStates(subs))
+    wait_for(lambda: all(state_of(s.pk) == Delivery.Status.SUCCEEDED for s in subs), 40, message=DeliveryStates(subs))
     assert sandbox.stats(token)["orders_created"] == 4
     ids = {OrderSubmission.objects.get(pk=s.pk).upstream_id for s in subs}
     assert len(ids) == 4 and None not in ids
@@ -79,7 +79,7 @@ def test_dropped_answer_is_retried_with_the_same_key_without_a_duplicate(buyer, 
     token = buyer.org.upstream_token
     sandbox.set_faults(drop_after_commit_rate=1.0, count=1, path_prefix="/v2/customer_order_submissions", token=token)
     submission = submit(buyer, "SBX-DROP-1")
-    wait_for(lambda: state_of(submission.pk) == "submitted", 30, message="the order to be submitted")
+    wait_for(lambda: state_of(submission.pk) == Delivery.Status.SUCCEEDED, 30, message="the order to be submitted")
     stats = sandbox.stats(token)
     assert stats["faults_fired"] >= 1
     assert stats["orders_created"] == 1
@@ -118,7 +118,7 @@ def test_upstream_422_is_shown_on_the_fields_and_a_corrected_order_goes_out_with
         changed_at=now,
     )
     submission = submit(buyer, "SBX-422-1", ship_method="99999", recipient_country="ZZ")
-    wait_for(lambda: state_of(submission.pk) == "rejected", 20, message="the order to be rejected")
+    wait_for(lambda: state_of(submission.pk) == Delivery.Status.REJECTED, 20, message="the order to be rejected")
     first = Delivery.objects.get(pk=submission.delivery_id)
     assert "ship_method_id" in first.field_errors and "recipient.country" in first.field_errors
     assert "Correct and send again" in buyer.get(f"/orders/submissions/{submission.pk}/").content.decode()
@@ -136,7 +136,9 @@ def test_upstream_422_is_shown_on_the_fields_and_a_corrected_order_goes_out_with
     assert submission.delivery_id != first.pk
     assert submission.delivery.idempotency_key != first.idempotency_key
     assert list(submission.previous_deliveries.all()) == [first]
-    wait_for(lambda: state_of(submission.pk) == "submitted", 20, message="the corrected order to be submitted")
+    wait_for(
+        lambda: state_of(submission.pk) == Delivery.Status.SUCCEEDED, 20, message="the corrected order to be submitted"
+    )
     assert sandbox.stats(org.upstream_token)["orders_created"] == 1
 
 
@@ -157,7 +159,7 @@ def test_upstream_422_on_a_line_maps_to_that_lines_field(buyer, sandbox, celery_
         {"product_code": data["lines-1-product_code"], "quantity": 0, "customs_declared_value": 1},
     ]
     services.submit(org, None, submission, lines)  # past the form: only the upstream checks it
-    wait_for(lambda: state_of(submission.pk) == "rejected", 20, message="the order to be rejected")
+    wait_for(lambda: state_of(submission.pk) == Delivery.Status.REJECTED, 20, message="the order to be rejected")
     page = buyer.get(f"/orders/submissions/{submission.pk}/correct/")
     formset = page.context["formset"]
     assert not formset.forms[0].errors
@@ -173,7 +175,7 @@ def test_duplicate_customer_order_of_our_own_lost_write_is_reconciled(buyer, san
 
     org = buyer.org
     submission = submit(buyer, "SBX-409-1")
-    wait_for(lambda: state_of(submission.pk) == "submitted", 20, message="the order to be submitted")
+    wait_for(lambda: state_of(submission.pk) == Delivery.Status.SUCCEEDED, 20, message="the order to be submitted")
     upstream_id = OrderSubmission.objects.get(pk=submission.pk).upstream_id
 
     # Our earlier write landed but its record (and key) was lost: the same order goes out with a new key.
@@ -192,7 +194,7 @@ def test_duplicate_customer_order_of_our_own_lost_write_is_reconciled(buyer, san
     clone.upstream_id = None
     clone.customer_order = "SBX-409-1"
     services.submit(org, None, clone, lines)
-    wait_for(lambda: state_of(clone.pk) == "submitted", 20, message="the duplicate to be reconciled")
+    wait_for(lambda: state_of(clone.pk) == Delivery.Status.SUCCEEDED, 20, message="the duplicate to be reconciled")
     clone.refresh_from_db()
     assert clone.upstream_id == upstream_id
     assert "reconciled" in clone.delivery.last_error
@@ -204,7 +206,7 @@ def test_duplicate_customer_order_of_our_own_lost_write_is_reconciled(buyer, san
         payload.update(customer_order="SBX-409-2", purchase_order="someone else's")
         client.post("/v2/customer_order_submissions", payload)
     other = submit(buyer, "SBX-409-2")
-    wait_for(lambda: state_of(other.pk) == "rejected", 20, message="the conflicting order to be rejected")
+    wait_for(lambda: state_of(other.pk) == Delivery.Status.REJECTED, 20, message="the conflicting order to be rejected")
     page = buyer.get(f"/orders/submissions/{other.pk}/correct/")
     assert page.context["form"].errors["customer_order"]
 

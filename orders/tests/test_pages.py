@@ -14,9 +14,10 @@ from accounts.models import Membership
 from mirror.models import Invoice, Order
 from orders.mirror_apply import apply_order_payload
 from orders.models import OrderNotification, OrderSubmission
-from outbox.handlers import kind_for
+from outbox import kinds
 from outbox.models import Delivery, DeliveryAttempt
-from outbox.service import _record
+from outbox.services import _record
+from upstream.records import OrderStatus
 
 from .conftest import order_data
 
@@ -59,7 +60,7 @@ def succeed(submission, body):
     """What the outbox worker records when the upstream answers 201 (the order.create handlers run)."""
     delivery = Delivery.objects.get(pk=submission.delivery_id)
     attempt = DeliveryAttempt(delivery=delivery, number=1, started_at=timezone.now())
-    _record(delivery, kind_for("order.create"), attempt, {"status": "succeeded", "code": 201, "body": body})
+    _record(delivery, kinds.get("order.create"), attempt, {"status": "succeeded", "code": 201, "body": body})
 
 
 # -- list ---------------------------------------------------------------------------------------
@@ -89,7 +90,11 @@ def test_list_shows_mirror_orders_and_unmirrored_submissions_of_the_organization
     assert response.status_code == 200
     assert sorted(names(response)) == ["LOCAL-1", "MIRRORED-1", "SHIPPED-1"]  # MIRRORED-1 once, no GLOBEX
     statuses = {r.record.customer_order: r.record.status for r in response.context["table"].page.object_list}
-    assert statuses == {"LOCAL-1": "retrying", "MIRRORED-1": "pending", "SHIPPED-1": "shipped"}
+    assert statuses == {
+        "LOCAL-1": Delivery.Status.RETRYING,
+        "MIRRORED-1": OrderStatus.PENDING,
+        "SHIPPED-1": OrderStatus.SHIPPED,
+    }
     local, _mirrored = listed
     html = response.content.decode()
     assert f"/orders/submissions/{local.pk}/" in html
@@ -100,7 +105,7 @@ def test_list_shows_mirror_orders_and_unmirrored_submissions_of_the_organization
     "params,expected",
     [
         ({"status": "retrying"}, ["LOCAL-1"]),
-        ({"status": ["shipped", "pending"]}, ["MIRRORED-1", "SHIPPED-1"]),
+        ({"status": [OrderStatus.SHIPPED, OrderStatus.PENDING]}, ["MIRRORED-1", "SHIPPED-1"]),
         ({"purchase_order": "po-s"}, ["SHIPPED-1"]),
         ({"customer_order": "mirr"}, ["MIRRORED-1"]),
         ({"ship_method": "24"}, ["SHIPPED-1"]),
@@ -123,7 +128,8 @@ def test_list_sorts_by_any_column_and_exports_the_filtered_rows(client_alice, li
     for column in ("purchase_order", "status", "upstream_id", "ship_method", "recipient_name", "updated_at"):
         assert client_alice.get("/orders/", {"sort": column}).status_code == 200
     response = client_alice.get(
-        "/orders/", {"status": ["shipped", "retrying"], "export": "csv", "sort": "customer_order"}
+        "/orders/",
+        {"status": [OrderStatus.SHIPPED, Delivery.Status.RETRYING], "export": "csv", "sort": "customer_order"},
     )
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["Customer order", "Purchase order", "Status"]
@@ -153,12 +159,13 @@ def test_order_page_shows_history_parties_lines_serials_tracking_invoices_and_at
     order = Order.objects.get(upstream_id=250020)
     response = client_alice.get(f"/orders/{order.pk}/")
     html = response.content.decode()
-    assert [e.status for e in response.context["events"]] == ["Pending", "Released", "Shipped"]
+    page = response.context["page"]
+    assert [e.status for e in page.events] == ["Pending", "Released", "Shipped"]
     assert "Rita Recipient" in html and "Ivan Importer" in html
     assert "SN-A, SN-B" in html and "1ZTRACK0001" in html and "FedEx" in html
     assert "/invoices/?order_id=250020" in html and "Invoice 750001" in html and "21.00" in html
-    assert response.context["submission"] == submission
-    assert len(response.context["attempts"]) == 1
+    assert page.submission == submission
+    assert len(page.attempts) == 1
     assert "hx-trigger" not in html  # shipped: the page stops polling
     # the submission's own URL shows the same order
     assert "1ZTRACK0001" in client_alice.get(f"/orders/submissions/{submission.pk}/").content.decode()

@@ -4,13 +4,16 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from outbox import service
+from outbox import services
 from outbox.models import Delivery
+from portal import dispatch
 
 
 def test_task_running_early_reschedules_the_delivery_for_the_remaining_time(org_a, monkeypatch):
     dispatched = []
-    monkeypatch.setattr(service, "dispatch", lambda pk, countdown=None: dispatched.append((pk, countdown)))
+    monkeypatch.setattr(
+        dispatch, "hand_over", lambda channel, pk, countdown=None: dispatched.append((channel, pk, countdown))
+    )
     delivery = Delivery.objects.create(
         organization=org_a,
         kind="order.create",
@@ -20,15 +23,15 @@ def test_task_running_early_reschedules_the_delivery_for_the_remaining_time(org_
         status="retrying",
         next_attempt_at=timezone.now() + timedelta(seconds=3),
     )
-    assert service.send(delivery.pk) is None
-    assert len(dispatched) == 1 and dispatched[0][0] == delivery.pk and 0 < dispatched[0][1] <= 3
+    assert services.send(delivery.pk) is None
+    assert len(dispatched) == 1 and dispatched[0][:2] == ("outbox", delivery.pk) and 0 < dispatched[0][2] <= 3
     delivery.refresh_from_db()
     assert delivery.status == "retrying" and delivery.attempts == 0
 
 
 def test_finished_delivery_is_not_rescheduled(org_a, monkeypatch):
     dispatched = []
-    monkeypatch.setattr(service, "dispatch", lambda pk, countdown=None: dispatched.append(pk))
+    monkeypatch.setattr(dispatch, "hand_over", lambda channel, pk, countdown=None: dispatched.append(pk))
     delivery = Delivery.objects.create(
         organization=org_a,
         kind="order.create",
@@ -38,5 +41,5 @@ def test_finished_delivery_is_not_rescheduled(org_a, monkeypatch):
         status="succeeded",
         next_attempt_at=timezone.now() + timedelta(seconds=3),
     )
-    assert service.send(delivery.pk) is None
+    assert services.send(delivery.pk) is None
     assert dispatched == []

@@ -234,9 +234,9 @@ OUTBOX_REDRIVE_GRACE = env.float("OUTBOX_REDRIVE_GRACE", default=20.0)  # second
 
 # Fixed periodic jobs (django-celery-beat copies them into its tables, editable in the admin).
 CELERY_BEAT_SCHEDULE = {
-    "outbox-redrive": {"task": "outbox.redrive", "schedule": 30.0},
+    "dispatch-redrive": {"task": "portal.redrive", "schedule": 30.0},
+    "orders-reconcile-from-mirror": {"task": "orders.reconcile_from_mirror", "schedule": 60.0},
     "upstream-prune-call-log": {"task": "upstream.prune_call_log", "schedule": 24 * 3600.0},
-    "webhooks-redrive": {"task": "webhooks.redrive", "schedule": 60.0},
     "sync-prune-runs": {"task": "sync.prune_runs", "schedule": 24 * 3600.0},
 }
 

@@ -249,7 +249,7 @@ def test_lengths_come_from_the_model_and_none_in_a_text_column_becomes_empty(mon
     monkeypatch.setattr(m.Country._meta.get_field("name"), "max_length", 4)
     plan = column_plan(m.Country, r.Country)
     assert plan.of({"iso_code": "de", "name": "Germany"}) == {"iso_code": "DE", "name": "Germ"}
-    assert plan.values(r.Country(iso_code="DE", name=None)) == {"iso_code": "DE", "name": ""}  # type: ignore[arg-type]
+    assert plan.values(r.Country(iso_code="DE", name=None)) == {"iso_code": "DE", "name": ""}
 
 
 def test_a_column_plan_must_name_real_columns_and_record_attributes():

@@ -36,14 +36,14 @@ class Recorder:
 
 def test_writes_one_objects_and_the_report_take_their_paths_from_the_table():
     client = Recorder()
-    api.rma(client, 15000)  # type: ignore[arg-type]
-    api.order(client, "7")  # type: ignore[arg-type]
-    api.create_rma(client, {}, "k")  # type: ignore[arg-type]
-    api.create_order(client, {}, "k")  # type: ignore[arg-type]
-    api.create_automation_queue(client, {}, "k")  # type: ignore[arg-type]
-    api.update_automation_task(client, {}, "k")  # type: ignore[arg-type]
-    api.create_serial_datum(client, {}, "k")  # type: ignore[arg-type]
-    list(api.automation_tasks_report(client))  # type: ignore[arg-type]
+    api.rma(client, 15000)
+    api.order(client, "7")
+    api.create_rma(client, {}, "k")
+    api.create_order(client, {}, "k")
+    api.create_automation_queue(client, {}, "k")
+    api.update_automation_task(client, {}, "k")
+    api.create_serial_datum(client, {}, "k")
+    list(api.automation_tasks_report(client))
     assert client.calls == [
         ("GET", "/v2/rmas/15000"),
         ("GET", "/v2/customer_order_submissions/7"),

@@ -6,6 +6,7 @@ import json
 import logging
 import random
 from decimal import Decimal
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -138,8 +139,8 @@ def test_write_without_key_is_not_retried_after_it_may_have_arrived(client):
 
 def refused() -> requests.exceptions.ConnectionError:
     """What requests raises when nothing listens: the request never left the machine."""
-    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
-    return requests.exceptions.ConnectionError(MaxRetryError(None, "/v2/serial_data", reason=reason))
+    reason = NewConnectionError(cast(Any, None), "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.exceptions.ConnectionError(MaxRetryError(cast(Any, None), "/v2/serial_data", reason=reason))
 
 
 @responses.activate

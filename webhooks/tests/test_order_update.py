@@ -9,8 +9,9 @@ import pytest
 
 from mirror.models import Order
 from orders.models import OrderEvent
+from portal import dispatch
 from upstream.signing import sign
-from webhooks import service
+from webhooks import services
 from webhooks.models import WebhookDelivery
 
 URL = "/webhooks/order-update/"
@@ -69,10 +70,10 @@ def test_genuine_delivery_is_stored_raw_and_applied(client, org_a, django_captur
     assert delivery.status == "received" and delivery.organization == org_a
     assert delivery.order_upstream_id == 250001 and delivery.order_status == "Pending"
     assert "X-MBX-Signature" not in delivery.headers and "X-MBX-Date" in delivery.headers
-    assert service.process(delivery.pk) == "processed"
+    assert services.process(delivery.pk) == "processed"
     order = Order.objects.get(organization=org_a, upstream_id=250001)
     assert order.status == "Pending" and order.lines.count() == 1
-    assert service.process(delivery.pk) is None  # processed once only
+    assert services.process(delivery.pk) is None  # processed once only
 
 
 def test_bad_signature_is_refused_and_nothing_is_written(client, org_a, caplog):
@@ -117,7 +118,7 @@ def test_org_b_cannot_write_org_a_orders(client, org_a, org_b):
     assert response.status_code == 202
     delivery = WebhookDelivery.objects.get()
     assert delivery.organization == org_b
-    service.process(delivery.pk)
+    services.process(delivery.pk)
     assert not Order.objects.filter(organization=org_a).exists()
     assert Order.objects.filter(organization=org_b, upstream_id=250001).exists()
 
@@ -126,10 +127,10 @@ def test_replayed_delivery_changes_nothing(client, org_a, django_capture_on_comm
     payload = order_payload("Released", "2026-11-22T11:00:00Z")
     first = receive(client, org_a, payload, django_capture_on_commit_callbacks)
     second = receive(client, org_a, payload, django_capture_on_commit_callbacks)
-    assert service.process(first.pk) == "processed"
+    assert services.process(first.pk) == "processed"
     order = Order.objects.get(organization=org_a, upstream_id=250001)
     changed_at = order.changed_at
-    assert service.process(second.pk) == "ignored"
+    assert services.process(second.pk) == "ignored"
     second.refresh_from_db()
     assert second.outcome == "duplicate"
     order.refresh_from_db()
@@ -144,8 +145,8 @@ def test_out_of_order_deliveries_keep_the_newest_state(client, org_a, django_cap
     shipped = receive(
         client, org_a, order_payload("shipped", "2026-11-22T12:00:00Z"), django_capture_on_commit_callbacks
     )
-    assert service.process(shipped.pk) == "processed"  # the newer one arrives (or is processed) first
-    assert service.process(released.pk) == "ignored"
+    assert services.process(shipped.pk) == "processed"  # the newer one arrives (or is processed) first
+    assert services.process(released.pk) == "ignored"
     released.refresh_from_db()
     assert released.outcome == "stale"
     order = Order.objects.get(organization=org_a, upstream_id=250001)
@@ -167,7 +168,7 @@ def test_failed_processing_is_kept_and_reprocessed_from_the_admin(
     client, org_a, client_ops, django_capture_on_commit_callbacks
 ):
     delivery = receive(client, org_a, order_payload(id=None), django_capture_on_commit_callbacks)
-    assert service.process(delivery.pk) == "failed"
+    assert services.process(delivery.pk) == "failed"
     delivery.refresh_from_db()
     assert "no id" in delivery.error and delivery.attempts == 1
     WebhookDelivery.objects.filter(pk=delivery.pk).update(body=json.dumps(order_payload()))
@@ -178,18 +179,19 @@ def test_failed_processing_is_kept_and_reprocessed_from_the_admin(
     assert response.status_code == 302 and len(callbacks) == 1
     delivery.refresh_from_db()
     assert delivery.status == "received"
-    assert service.process(delivery.pk) == "processed"
+    assert services.process(delivery.pk) == "processed"
 
 
 def test_redrive_reenqueues_deliveries_stuck_in_received(org_a, monkeypatch):
     sent = []
-    monkeypatch.setattr(service, "dispatch", sent.append)
+    monkeypatch.setattr(dispatch, "hand_over", lambda channel, pk, countdown=None: sent.append((channel, pk)))
     old = WebhookDelivery.objects.create(organization=org_a, body="{}", headers={})
     fresh = WebhookDelivery.objects.create(organization=org_a, body="{}", headers={})
     WebhookDelivery.objects.filter(pk=old.pk).update(received_at=old.received_at - timedelta(minutes=5))
     WebhookDelivery.objects.create(organization=org_a, body="{}", headers={}, status="processed")
-    assert service.redrive() == 1
-    assert sent == [old.pk] and fresh.pk not in sent
+    assert dispatch.redrive()["webhooks"] == 1
+    webhooks = [pk for channel, pk in sent if channel == "webhooks"]
+    assert webhooks == [old.pk] and fresh.pk not in webhooks
 
 
 @pytest.mark.django_db(transaction=True)

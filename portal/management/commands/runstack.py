@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import IO, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -79,6 +80,7 @@ class Command(BaseCommand):
                 start_new_session=True,
             )
             running[name] = p
+            assert p.stdout is not None
             sel.register(p.stdout, selectors.EVENT_READ, name)
         width = max(len(n) for n in procs)
         self.stdout.write(
@@ -98,7 +100,7 @@ class Command(BaseCommand):
         try:
             while not stopping and running:
                 for key, _ in sel.select(timeout=0.5):
-                    line = key.fileobj.readline()
+                    line = cast(IO[bytes], key.fileobj).readline()
                     if not line:
                         sel.unregister(key.fileobj)
                         continue

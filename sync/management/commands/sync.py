@@ -33,7 +33,8 @@ class Command(BaseCommand):
             orgs = orgs.filter(slug=slug)
             if not orgs.exists():
                 raise CommandError(f"no active organization with slug {slug!r}")
-        rows, failed = [], 0
+        rows: list[tuple[object, ...]] = []
+        failed = 0
         for org in orgs.order_by("slug"):
             for name in resources or list(registry.REGISTRY):
                 bar = tqdm(

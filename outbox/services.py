@@ -1,12 +1,13 @@
 """Persist, then call: enqueue a write with the local record, send it from a worker.
 
-- `enqueue()` saves a Delivery in the caller's transaction and hands it to Celery on commit.
+- `enqueue()` saves a Delivery in the caller's transaction; the "outbox" dispatch channel
+  (portal.dispatch) hands it to a worker once that commits.
 - `send()` claims a due delivery (row lock, SKIP LOCKED), calls the upstream through the
   one client seam with the delivery's idempotency key and exact body bytes, and records
   the outcome with an attempt row.
-- `redrive()` (every 30 s from beat) re-enqueues deliveries that are due and not in
-  flight: tasks lost with a restarted broker, a worker killed mid-call (lease expired),
-  retries whose countdown task vanished.
+- `due_for_redrive()` names the deliveries the dispatch redrive hands over again: due and
+  not in flight (tasks lost with a restarted broker, a worker killed mid-call whose lease
+  expired, retries whose countdown task vanished).
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ import logging
 import random
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portal.tasks import hand_to_broker
+from portal import dispatch
 from upstream.client import encode_json
 
-from .handlers import kind_for
-from .models import OPEN_STATUSES, Delivery, DeliveryAttempt, Status
+from . import kinds
+from .models import OPEN_STATUSES, Delivery, DeliveryAttempt
+
+CHANNEL = "outbox"
+Status = Delivery.Status
 
 log = logging.getLogger("outbox")
 
@@ -54,16 +59,10 @@ def enqueue(
     )
     if idempotency_key:
         fields["idempotency_key"] = idempotency_key
+    kinds.get(kind)  # a kind without hooks would never update its local record: refuse it now
     delivery = Delivery.objects.create(**fields)
-    transaction.on_commit(lambda: dispatch(delivery.pk))
+    dispatch.on_commit(CHANNEL, delivery.pk)
     return delivery
-
-
-def dispatch(delivery_id: int, countdown: float | None = None) -> None:
-    """Hand a delivery to Celery. If the broker is down, the periodic redrive sends it later."""
-    from .tasks import deliver
-
-    hand_to_broker(deliver, delivery_id, countdown=countdown, what=f"delivery {delivery_id}")
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -116,7 +115,7 @@ def _reschedule_if_early(delivery_id: int) -> None:
     if due is not None:
         wait = (due - timezone.now()).total_seconds()
         if wait > 0:
-            dispatch(delivery_id, countdown=wait)
+            dispatch.hand_over(CHANNEL, delivery_id, countdown=wait)
 
 
 def send(delivery_id: int) -> str | None:
@@ -134,10 +133,15 @@ def send(delivery_id: int) -> str | None:
     if delivery is None:
         _reschedule_if_early(delivery_id)
         return None
-    kind = kind_for(delivery.kind)
     started = time.monotonic()
     attempt = DeliveryAttempt(delivery=delivery, number=delivery.attempts, started_at=timezone.now())
-    outcome: dict = {}
+    outcome: dict[str, Any]
+    try:
+        kind = kinds.get(delivery.kind)
+    except kinds.UnknownKind as exc:  # a deploy without the kind's app: keep the write, send it once it is back
+        log.error("delivery %s: %s", delivery.pk, exc)
+        outcome = {"status": Status.RETRYING, "code": None, "error": f"{exc}; not sent"}
+        return _record(delivery, kinds.DeliveryKind(delivery.kind), attempt, outcome)
     try:
         with UpstreamClient(delivery.organization, max_attempts=settings.OUTBOX_CLIENT_ATTEMPTS) as client:
             response = client.request(
@@ -151,7 +155,7 @@ def send(delivery_id: int) -> str | None:
         outcome = {"status": Status.REJECTED, "code": exc.status, "errors": exc.field_errors, "error": str(exc)}
     except Conflict as exc:
         outcome = {
-            "status": "conflict",
+            "status": Status.CONFLICT,
             "code": exc.status,
             "existing": exc.existing,
             "errors": exc.field_errors,
@@ -180,14 +184,14 @@ def send(delivery_id: int) -> str | None:
     return _record(delivery, kind, attempt, outcome)
 
 
-def _record(delivery: Delivery, kind, attempt: DeliveryAttempt, outcome: dict) -> str:
+def _record(delivery: Delivery, kind: kinds.DeliveryKind, attempt: DeliveryAttempt, outcome: dict) -> str:
     now = timezone.now()
     status = outcome["status"]
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
         delivery.last_status_code = outcome.get("code")
         delivery.lease_until = None
-        if status == "conflict":
+        if status == Status.CONFLICT:
             existing = (
                 kind.on_conflict(delivery, outcome.get("existing") or {}, outcome.get("errors") or {})
                 if kind.on_conflict
@@ -237,28 +241,24 @@ def _record(delivery: Delivery, kind, attempt: DeliveryAttempt, outcome: dict) -
         attempt.error = "" if delivery.status == Status.SUCCEEDED else delivery.last_error[:2000]
         attempt.save()
         if delivery.status == Status.RETRYING:
-            retry_in = (delivery.next_attempt_at - now).total_seconds()
-            pk = delivery.pk
-            transaction.on_commit(lambda: dispatch(pk, countdown=retry_in))
+            dispatch.on_commit(CHANNEL, delivery.pk, countdown=(delivery.next_attempt_at - now).total_seconds())
     log.info("delivery %s %s attempt %s -> %s", delivery.pk, delivery.kind, attempt.number, delivery.status)
     return delivery.status
 
 
-def redrive(limit: int = 500) -> int:
-    """Re-dispatch deliveries that are due but not in flight. Returns how many."""
+def due_for_redrive(limit: int) -> list[int]:
+    """Deliveries that are due but not in flight: queued or retrying and untouched for the grace
+    period, or sending with an expired lease (the worker died mid-call)."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.OUTBOX_REDRIVE_GRACE)
     due = Delivery.objects.filter(
         status__in=(Status.QUEUED, Status.RETRYING), next_attempt_at__lte=now, updated_at__lte=grace
     ) | Delivery.objects.filter(status=Status.SENDING, lease_until__lt=now)
-    ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    for pk in ids:
-        dispatch(pk)
-    return len(ids)
+    return list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
 
 
 def retry_now(delivery: Delivery) -> None:
     """Ops/users: send an open delivery again without waiting for its back-off."""
     if delivery.status in OPEN_STATUSES and delivery.status != Status.SENDING:
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-        transaction.on_commit(lambda: dispatch(delivery.pk))
+        dispatch.on_commit(CHANNEL, delivery.pk)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from portal.tasks import hand_to_broker
+from portal import dispatch
 from upstream import signing
 from upstream.records import order_status, to_datetime, to_int
 
@@ -19,7 +19,8 @@ from .models import WebhookDelivery
 log = logging.getLogger("webhooks")
 
 KEPT_HEADERS = ("X-MBX-Token", "X-MBX-Date", "Content-Type", "User-Agent", "Content-Length")
-STUCK_AFTER = 30  # seconds a delivery may sit in "received" before the redrive re-enqueues it
+STUCK_AFTER = 30  # seconds a delivery may sit in "received" before the redrive hands it over again
+CHANNEL = "webhooks"
 
 
 class Refused(Exception):
@@ -65,14 +66,8 @@ def store(organization, request) -> WebhookDelivery:
             order_status=order_status(payload.get("status")),
             order_updated_at=to_datetime(payload.get("updated_at")),
         )
-        transaction.on_commit(lambda: dispatch(delivery.pk))
+        dispatch.on_commit(CHANNEL, delivery.pk)
     return delivery
-
-
-def dispatch(delivery_id: int) -> None:
-    from .tasks import process_delivery
-
-    hand_to_broker(process_delivery, delivery_id, what=f"webhook delivery {delivery_id}")
 
 
 def process(delivery_id: int, *, force: bool = False) -> str | None:
@@ -122,18 +117,15 @@ def reprocess(queryset) -> int:
     ids = list(queryset.filter(status=WebhookDelivery.Status.FAILED).values_list("pk", flat=True))
     WebhookDelivery.objects.filter(pk__in=ids).update(status=WebhookDelivery.Status.RECEIVED, error="")
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: dispatch(pk))
+        dispatch.on_commit(CHANNEL, pk)
     return len(ids)
 
 
-def redrive(stuck_after: float = STUCK_AFTER, limit: int = 500) -> int:
-    """Re-enqueue deliveries stuck in "received" (their task was lost)."""
+def due_for_redrive(limit: int, stuck_after: float = STUCK_AFTER) -> list[int]:
+    """Deliveries stuck in "received" (their task was lost)."""
     cutoff = timezone.now() - timedelta(seconds=stuck_after)
-    ids = list(
+    return list(
         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED, received_at__lt=cutoff)
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for pk in ids:
-        dispatch(pk)
-    return len(ids)
