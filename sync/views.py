@@ -40,6 +40,8 @@ def freshness_rows(request):
                 "finished": finished,
                 "stale": finished is None or (now - finished).total_seconds() > 3 * resource.schedule_seconds,
                 "count": success.rows_fetched if success else None,
+                "working": bool(last and last.status == SyncRun.Status.WORKING),
+                "failed": bool(last and last.status == SyncRun.Status.FAILED),
             }
         )
     return rows
