@@ -4,6 +4,8 @@
   submission's state: the upstream id (and a mirror row) on success, the existing order on a
   409 that is our own earlier write, the upstream's field errors on a 422.
 - The dispatch channel of order e-mails.
+- The orders list's rows (`orders.rows`) follow the submission's delivery status, every sync
+  page of orders (and every applied webhook or answer), and orders that vanished.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from django.db import transaction
 
 from outbox.kinds import DeliveryKind, register
 from portal import dispatch
+from sync import registry
 from upstream.records import OrderStatus, order_status, to_int
 
-from . import notifications
+from . import notifications, rows
 from .mirror_apply import apply_order_payload
 from .models import OrderSubmission
 from .services import KIND, matches
@@ -52,14 +55,26 @@ def on_conflict(delivery, existing: dict, field_errors: dict) -> dict | None:
     return None
 
 
-def _touch(delivery, *_) -> None:
-    """Rejected or retrying: the submission's state derives from its delivery; mark it changed."""
-    submission = _submission_of(delivery)
-    if submission is not None:
-        submission.save(update_fields=["updated_at"])
+def on_status(delivery) -> None:
+    """The submission's state is its delivery's status: its orders-list row follows."""
+    for pk in OrderSubmission.objects.filter(delivery_id=delivery.pk).values_list("pk", flat=True):
+        rows.refresh(delivery.organization_id, submission_ids=[pk])
 
 
-register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_rejected=_touch, on_retrying=_touch))
+register(DeliveryKind(KIND, on_success=on_success, on_conflict=on_conflict, on_status=on_status))
+
+
+def _page(organization, client, changed, run) -> None:
+    """A sync page (or one applied payload) changed these mirror orders: their list rows follow."""
+    if changed:
+        rows.refresh(organization.pk, order_ids=[pk for pk, _, _ in changed])
+
+
+def _vanished(organization, run) -> None:
+    rows.vanished(organization.pk)
+
+
+registry.listen("orders", after_page=_page, after_vanish=_vanished)
 
 
 dispatch.register(

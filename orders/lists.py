@@ -1,19 +1,27 @@
-"""The orders list: mirror orders and not-yet-mirrored submissions, filtered, sorted, exported."""
+"""The orders list: mirror orders and not-yet-mirrored submissions, filtered, sorted, exported.
+
+It reads one table (`OrderRow`, kept by `orders.rows`) through its indexes: every sortable
+column has (organization, column, id); substring filters and search read `search_text`
+(a trigram index on PostgreSQL) and then check the one column they are about.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from typing import Any
+
 import django_filters as df
-import django_tables2 as tables
-from django.db.models import Exists, OuterRef, Q
-from django.utils.html import format_html
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.scoping import scoped
-from mirror.models import OrderLine, OrderTrackingNumber, ShipMethod
+from mirror.models import ShipMethod
 from outbox.models import Delivery
-from portal.lists import OrgListView
+from portal.lists import Column, OrgListView, Tab
 from upstream.records import OrderStatus
 
-from .models import ROW_STATUSES, OrderRow, OrderSubmissionLine
+from .models import ROW_STATUSES, OrderRow, row_url
 
 TONES = {
     OrderStatus.RELEASED: "ok",
@@ -22,41 +30,54 @@ TONES = {
     Delivery.Status.REJECTED: "bad",
     Delivery.Status.FAILED: "bad",
 }
+LABELS = dict(ROW_STATUSES)
+NEEDS_ATTENTION = (Delivery.Status.REJECTED, Delivery.Status.FAILED, Delivery.Status.RETRYING)
+MIN_SEARCH = 3  # a trigram index needs three characters; shorter terms would scan every row
+MAX_UPSTREAM_ID = 2**63 - 1
 
 
-def _tracking(value):
-    return Exists(OrderTrackingNumber.objects.filter(order_id=OuterRef("order_id"), tracking_number__icontains=value))
+def _substring(column: str):
+    """A filter method: `column` contains the value, found through the search text's index first."""
+
+    def method(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(search_text__contains=value.casefold(), **{f"{column}__icontains": value})
+
+    return method
 
 
-def _product(value, exact=False):
-    lookup = "product_code__iexact" if exact else "product_code__icontains"
-    # A mirrored order's lines are the upstream's; a local row's are its submission's.
-    return Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), **{lookup: value})) | (
-        Q(order_id__isnull=True)
-        & Exists(OrderSubmissionLine.objects.filter(submission_id=OuterRef("submission_id"), **{lookup: value}))
-    )
+class SearchField(forms.CharField):
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        text = (value or "").strip()
+        if text and len(text) < MIN_SEARCH and not (text.isascii() and text.isdigit()):
+            raise forms.ValidationError(f"Type at least {MIN_SEARCH} characters (or an upstream order id).")
+
+
+class SearchFilter(df.CharFilter):
+    field_class = SearchField
+
+
+class SubstringFilter(df.CharFilter):
+    field_class = SearchField
 
 
 class OrderFilter(df.FilterSet):
-    q = df.CharFilter(label="Search", method="search")
+    q = SearchFilter(label="Search", method="search", max_length=200)
     status = df.MultipleChoiceFilter(choices=ROW_STATUSES, label="Status")
     created_after = df.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
-        label="Created from",
-        widget=df.widgets.forms.DateInput(attrs={"type": "date"}),
+        label="Created from", method="created_from", widget=forms.DateInput(attrs={"type": "date"})
     )
     created_before = df.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__lte",
-        label="Created to",
-        widget=df.widgets.forms.DateInput(attrs={"type": "date"}),
+        label="Created to", method="created_to", widget=forms.DateInput(attrs={"type": "date"})
     )
-    purchase_order = df.CharFilter(lookup_expr="icontains", label="Purchase order")
-    customer_order = df.CharFilter(lookup_expr="icontains", label="Customer order")
+    purchase_order = SubstringFilter(label="Purchase order", method="by_purchase_order", max_length=100)
+    customer_order = SubstringFilter(label="Customer order", method="by_customer_order", max_length=100)
     ship_method = df.ChoiceFilter(field_name="ship_method_id", label="Ship method", choices=[])
-    tracking_number = df.CharFilter(label="Tracking number", method="by_tracking")
-    product_code = df.CharFilter(label="Product code", method="by_product")
+    tracking_number = SubstringFilter(label="Tracking number", method="by_tracking", max_length=100)
+    product_code = SubstringFilter(label="Product code", method="by_product", max_length=100)
 
     class Meta:
         model = OrderRow
@@ -65,82 +86,82 @@ class OrderFilter(df.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         self.filters["ship_method"].extra["choices"] = [
-            (str(m.upstream_id), m.name) for m in scoped(request, ShipMethod).order_by("name")
+            (str(upstream_id), name)
+            for upstream_id, name in scoped(request, ShipMethod)
+            .present()
+            .order_by("name")
+            .values_list("upstream_id", "name")
         ]
         self.form.fields["status"].widget.attrs["size"] = 4
 
-    def search(self, queryset, name, value):
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
         if not value:
             return queryset
-        q = (
-            Q(customer_order__icontains=value)
-            | Q(purchase_order__icontains=value)
-            | Q(recipient_name__icontains=value)
-            | Q(ship_method__icontains=value)
-            | Q(status__iexact=value)
-            | _tracking(value)
-            | _product(value)
-        )
-        if value.isdigit():
+        q = Q(search_text__contains=value.casefold())
+        if value.isascii() and value.isdigit() and int(value) <= MAX_UPSTREAM_ID:
             q |= Q(upstream_id=int(value))
         return queryset.filter(q)
 
-    def by_tracking(self, queryset, name, value):
-        return queryset.filter(_tracking(value.strip())) if value.strip() else queryset
+    by_purchase_order = _substring("purchase_order")
+    by_customer_order = _substring("customer_order")
+    by_tracking = _substring("tracking_numbers")
+    by_product = _substring("product_codes")
 
-    def by_product(self, queryset, name, value):
-        return queryset.filter(_product(value.strip())) if value.strip() else queryset
+    def created_from(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        start = timezone.make_aware(datetime.combine(value, time.min))
+        return queryset.filter(created_at__gte=start)
 
-
-class StatusColumn(tables.Column):
-    def render(self, value, record):
-        return format_html('<span class="badge {}">{}</span>', TONES.get(record.status, ""), value)
-
-
-class OrderTable(tables.Table):
-    customer_order = tables.Column(verbose_name="Customer order", linkify=lambda record: record.url)
-    purchase_order = tables.Column(verbose_name="Purchase order")
-    status = StatusColumn(accessor="status_label", order_by=("status",), verbose_name="Status")
-    upstream_id = tables.Column(verbose_name="Upstream id")
-    ship_method = tables.Column(verbose_name="Ship method")
-    recipient_name = tables.Column(verbose_name="Recipient")
-    recipient_country = tables.Column(verbose_name="Country")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
-    updated_at = tables.DateTimeColumn(verbose_name="Updated", format="Y-m-d H:i")
-
-    class Meta:
-        model = OrderRow
-        fields = [
-            "customer_order",
-            "purchase_order",
-            "status",
-            "upstream_id",
-            "ship_method",
-            "recipient_name",
-            "recipient_country",
-            "created_at",
-            "updated_at",
-        ]
-        attrs = {"class": "table", "id": "orders-table"}
-        order_by = "-created_at"
-        empty_text = "No orders match."
+    def created_to(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        end = timezone.make_aware(datetime.combine(value, time.max))
+        return queryset.filter(created_at__lte=end)
 
 
 class OrderListView(OrgListView):
     model = OrderRow
     filterset_class = OrderFilter
-    table_class = OrderTable
     template_name = "orders/list.html"
     export_filename = "orders"
+    list_key = "orders"
     title = "Orders"
+    default_sort = "-created_at"
+    columns = (
+        Column("customer_order", "Customer order", sortable=True, kind="link", required=True),
+        Column("purchase_order", "Purchase order", sortable=True),
+        Column("status", "Status", sortable=True, kind="status"),
+        Column("upstream_id", "Upstream id", numeric=True),
+        Column("ship_method", "Ship method", sortable=True),
+        Column("recipient_name", "Recipient", sortable=True),
+        Column("recipient_country", "Country", sortable=True),
+        Column("created_at", "Created", sortable=True, kind="datetime"),
+        Column("updated_at", "Updated", sortable=True, kind="datetime"),
+    )
+    tabs = (
+        Tab("", "All"),
+        Tab("pending", OrderStatus.PENDING.label, Q(status=OrderStatus.PENDING)),
+        Tab("released", OrderStatus.RELEASED.label, Q(status=OrderStatus.RELEASED)),
+        Tab("shipped", OrderStatus.SHIPPED.label, Q(status=OrderStatus.SHIPPED)),
+        Tab("attention", "Needs attention", Q(status__in=NEEDS_ATTENTION)),
+    )
 
-    def get_filterset_kwargs(self, filterset_class):
-        kwargs = super().get_filterset_kwargs(filterset_class)
-        kwargs["request"] = self.request
-        return kwargs
+    def row_fields(self) -> tuple[str, ...]:
+        return ("order_id", "submission_id", "status")
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["can_buy"] = self.request.membership.has_role("buyer")
+    def row_url(self, row: dict[str, Any]) -> str:
+        return row_url(row["order_id"], row["submission_id"])
+
+    def cell(self, column: Column, row: dict[str, Any]) -> dict[str, Any]:
+        cell = super().cell(column, row)
+        if column.kind == "status":
+            cell["label"] = LABELS.get(row["status"], row["status"])
+            cell["tone"] = TONES.get(row["status"], "")
+        return cell
+
+    def export_value(self, column: Column, value: Any) -> Any:
+        return LABELS.get(value, value) if column.name == "status" else value
+
+    def get_context_data(self, **context: Any) -> dict[str, Any]:
+        context["can_buy"] = self.request.membership.has_role("buyer")  # type: ignore[attr-defined]
+        context["table_id"] = "orders-table"
+        context["empty_text"] = "No orders match."
         return context

@@ -1,8 +1,8 @@
 """Apply one upstream order payload to the mirror (webhook, submission answer), newest wins.
 
 The periodic sync pages whole collections; a webhook or a write answer brings one order.
-This reuses the sync registry's "orders" mapper and child-table hook, so one order lands in
-exactly the columns and child rows a sync would write. It never lets an older `updated_at`
+This reuses the sync registry's "orders" mapper and page hooks, so one order lands in exactly
+the columns, child rows and orders-list row a sync would write. It never lets an older `updated_at`
 overwrite a newer state, and a payload identical to the stored one changes nothing.
 """
 
@@ -15,7 +15,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from mirror.models import Order
-from sync import hooks, registry
+from sync import registry
 from sync.engine import canonical_json, content_hash
 from upstream.records import order_status, to_datetime, to_int
 
@@ -88,7 +88,8 @@ def _apply(organization, upstream_id: int, raw: dict, source: str) -> Applied:
             **values,
         )
         outcome = Outcome.CREATED
-    hooks.order_children(organization, None, [(order.pk, upstream_id, raw)], None)
+    for hook in registry.page_hooks(resource):  # child rows and the list's row, as a sync page would
+        hook(organization, None, [(order.pk, upstream_id, raw)], None)
     if order.status and order.status != previous_status:
         record_status(organization, upstream_id, order.status, order.updated_upstream_at, source)
     return Applied(outcome, order, order.status)

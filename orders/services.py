@@ -20,6 +20,7 @@ from outbox.models import Delivery
 from upstream.api import COLLECTION_PATHS
 from upstream.records import to_decimal, to_int, to_str
 
+from . import rows
 from .models import PARTY_FIELDS, OrderSubmission, OrderSubmissionLine
 
 log = logging.getLogger("orders")
@@ -94,8 +95,8 @@ def submit(organization, user, submission: OrderSubmission, lines: list[dict]) -
         submission.created_by = user
         _copy_importer(submission)
         submission.save()
-        rows = _save_lines(submission, lines)
-        _enqueue(organization, user, submission, rows)
+        saved = _save_lines(submission, lines)
+        _enqueue(organization, user, submission, saved)
     return submission
 
 
@@ -113,16 +114,17 @@ def resubmit(organization, user, submission: OrderSubmission, lines: list[dict])
         submission.upstream_id = None
         submission.upstream_status = ""
         submission.save()
-        rows = _save_lines(submission, lines)
-        _enqueue(organization, user, submission, rows)
+        saved = _save_lines(submission, lines)
+        _enqueue(organization, user, submission, saved)
     return submission
 
 
-def _enqueue(organization, user, submission: OrderSubmission, rows: list[OrderSubmissionLine]) -> None:
-    payload = build_payload(submission, rows, organization)
+def _enqueue(organization, user, submission: OrderSubmission, lines: list[OrderSubmissionLine]) -> None:
+    payload = build_payload(submission, lines, organization)
     delivery = outbox.enqueue(organization, KIND, "POST", PATH, payload, created_by=user)
     submission.delivery = delivery
     submission.save(update_fields=["delivery", "updated_at"])
+    rows.refresh(organization.pk, submission_ids=[submission.pk])
 
 
 # -- our own earlier write? -------------------------------------------------------------------

@@ -39,6 +39,9 @@ class DeliveryKind:
     on_rejected: Hook | None = None
     # (delivery) -> None, after each failed attempt that will be retried
     on_retrying: Hook | None = None
+    # (delivery) -> None, whenever the delivery's status changes (sending, and every outcome),
+    # in the transaction that changes it: for local records that show the status.
+    on_status: Hook | None = None
 
 
 _KINDS: dict[str, DeliveryKind] = {}
@@ -47,6 +50,10 @@ _KINDS: dict[str, DeliveryKind] = {}
 def register(kind: DeliveryKind) -> DeliveryKind:
     _KINDS[str(kind.name)] = kind
     return kind
+
+
+def find(name: str) -> DeliveryKind | None:
+    return _KINDS.get(name)
 
 
 def get(name: str) -> DeliveryKind:

@@ -101,6 +101,9 @@ def claim(delivery_id: int) -> Delivery | None:
         delivery.attempts += 1
         delivery.lease_until = now + timedelta(seconds=_lease_seconds())
         delivery.save(update_fields=["status", "attempts", "lease_until", "updated_at"])
+        kind = kinds.find(delivery.kind)
+        if kind and kind.on_status:
+            kind.on_status(delivery)
     return delivery
 
 
@@ -236,6 +239,8 @@ def _record(delivery: Delivery, kind: kinds.DeliveryKind, attempt: DeliveryAttem
                 if kind.on_retrying:
                     kind.on_retrying(delivery)
         delivery.save()
+        if kind.on_status:
+            kind.on_status(delivery)
         attempt.outcome = delivery.status
         attempt.status_code = outcome.get("code")
         attempt.error = "" if delivery.status == Status.SUCCEEDED else delivery.last_error[:2000]

@@ -420,8 +420,8 @@ def run_sync(
         for rows in prefetched(fetch_pages(client, resource, page_size)):
             with transaction.atomic():
                 counts, changed = writer.write_page(rows)
-                if resource.after_page:
-                    resource.after_page(organization, client, changed, run)
+                for hook in registry.page_hooks(resource):
+                    hook(organization, client, changed, run)
                 run.pages += 1
                 run.rows_fetched += len(rows)
                 run.created += counts["created"]
@@ -435,6 +435,8 @@ def run_sync(
                 on_page(run)
         with transaction.atomic():
             run.vanished = writer.mark_vanished()
+            for vanish_hook in registry.vanish_hooks(resource):
+                vanish_hook(organization, run)
         if resource.after_run:
             resource.after_run(organization, client, run)
         run.status = SyncRun.Status.SUCCESS

@@ -71,6 +71,28 @@ def register(resource: Resource) -> Resource:
     return resource
 
 
+# Hooks other apps add to a resource (in their hooks.py), run after the resource's own:
+# "after_page" (organization, client, changed, run) inside each page's transaction, and
+# "after_vanish" (organization, run) inside the transaction that flags vanished rows.
+_LISTENERS: dict[tuple[str, str], list[Callable]] = {}
+
+
+def listen(name: str, *, after_page: Callable | None = None, after_vanish: Callable | None = None) -> None:
+    get(name)
+    for when, hook in (("after_page", after_page), ("after_vanish", after_vanish)):
+        if hook is not None and hook not in _LISTENERS.setdefault((name, when), []):
+            _LISTENERS[(name, when)].append(hook)
+
+
+def page_hooks(resource: Resource) -> list[Callable]:
+    own = [resource.after_page] if resource.after_page else []
+    return own + _LISTENERS.get((resource.name, "after_page"), [])
+
+
+def vanish_hooks(resource: Resource) -> list[Callable]:
+    return list(_LISTENERS.get((resource.name, "after_vanish"), []))
+
+
 def get(name: str) -> Resource:
     try:
         return REGISTRY[name]
