@@ -294,6 +294,7 @@ class OrgListView(View):
                 page = self._page(page.rows, n - len(page.rows), False, page.has_prev, sort_name)
                 page.at_end = True
         columns = self.visible_columns()
+        chips = list(self.chips(filterset)) if valid else []
         context = self.get_context_data(
             title=self.title or str(self.model._meta.verbose_name_plural).capitalize(),
             filter=filterset,
@@ -306,7 +307,7 @@ class OrgListView(View):
             rows=[[self.cell(c, row) for c in columns] for row in page.rows],
             page=page,
             summary=self.summary(page, counts, tab.key if tab else ""),
-            chips=self.chips(filterset) if valid else [],
+            chips=chips,
             per_page=self.per_page(),
             per_page_links=[(n, self.link(per_page=str(n))) for n in PER_PAGE_CHOICES],
             first_link=self.link(),
@@ -315,7 +316,7 @@ class OrgListView(View):
             prev_link=self.link(before=page.prev_cursor) if page.has_prev else "",
             export_link=self.link(export="csv", keep_sort=True),
             query=self.request.GET.urlencode(),
-            active_filters=sum(1 for _ in self.chips(filterset)) if valid else 0,
+            active_filters=len({c["label"] for c in chips}),
         )
         return render(request, self.template_name, context)
 

@@ -130,3 +130,38 @@ def org_catalog(org):
     from mirror.models import CatalogItem
 
     return CatalogItem.objects.for_org(org).order_by("upstream_id").values_list("customer_sku", flat=True)
+
+
+def test_the_orders_list_fits_a_390_pixel_phone(page, live_server, tmp_path):
+    from orders.tests.test_list import make_orders
+
+    org = make_org_for_browser()
+    buyer = make_member("phoebe", org, roles=["buyer", "viewer"])
+    make_orders(org, 30, recipient_company="A company with a rather long name, Incorporated")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/accounts/login/?next=/orders/")
+    page.fill("input[name=username]", buyer.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/orders/")
+
+    def widths():
+        return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+    assert page.locator("#orders-table tbody tr").count() == 30
+    scroll, viewport = widths()
+    assert viewport == 390 and scroll <= viewport, f"the page scrolls sideways: {scroll} > {viewport}"
+    table_box = page.evaluate("document.querySelector('.table-scroll').scrollWidth")
+    assert table_box > viewport  # the table is wider than a phone and scrolls inside its own box
+    page.click("summary:has-text('Filters')")
+    page.click("summary:has-text('Columns')")
+    scroll, viewport = widths()
+    assert scroll <= viewport, f"with the panels open the page scrolls sideways: {scroll} > {viewport}"
+    page.screenshot(path=str(tmp_path / "orders-390.png"), full_page=True)
+    assert (tmp_path / "orders-390.png").stat().st_size > 10_000
+
+
+def make_org_for_browser():
+    from conftest import make_org
+
+    return make_org("phone", "Phone Co", upstream_org_id=3003)
