@@ -1,6 +1,27 @@
 """Admin pieces shared by the apps."""
 
+from functools import cached_property
+
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+
+
+class EstimatedCountPaginator(Paginator):
+    """The admin's paginator for tables of millions of rows: the count is exact up to the lists'
+    cap and PostgreSQL's planner estimate above it (one cheap query, never a COUNT(*) of it all)."""
+
+    @cached_property
+    def count(self) -> int:
+        from portal.lists import COUNT_CAP, capped_counts, planner_estimate
+
+        qs = self.object_list
+        if not isinstance(qs, QuerySet):
+            return len(qs)
+        n = capped_counts({"n": qs}, COUNT_CAP)["n"]
+        if n <= COUNT_CAP:
+            return n
+        return max(planner_estimate(qs) or n, n)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -13,6 +34,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     """
 
     deletable = True
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False  # one count per page, not two
 
     def has_add_permission(self, request, obj=None):
         return False
