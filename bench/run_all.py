@@ -1,7 +1,8 @@
 """Run every benchmark in turn (`make bench`); each prints its own markdown table.
 
-The sync benchmark needs PostgreSQL: it uses DATABASE_URL when that names a PostgreSQL
-database, else postgres://postgres@127.0.0.1:5432/portal_bench.
+The sync and list benchmarks need PostgreSQL: the sync benchmark uses DATABASE_URL when that
+names a PostgreSQL database, else postgres://postgres@127.0.0.1:5432/portal_bench; the list
+benchmark uses a database portal_bench_lists on the same server. Each drops and recreates its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("client_paging.py", "sync_mirror.py")
+SCRIPTS = ("client_paging.py", "sync_mirror.py", "lists.py")
 
 
 def main() -> int:
