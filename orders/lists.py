@@ -7,6 +7,7 @@ column has (organization, column, id); substring filters and search read `search
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from accounts.scoping import scoped
 from mirror.models import ShipMethod
 from outbox.models import Delivery
-from portal.lists import Column, OrgListView, Tab
+from portal.lists import Column, OrgListView, Tab, export_cell
 from upstream.records import OrderStatus
 
 from .models import ROW_STATUSES, OrderRow, row_url
@@ -157,8 +158,10 @@ class OrderListView(OrgListView):
             cell["tone"] = TONES.get(row["status"], "")
         return cell
 
-    def export_value(self, column: Column, value: Any) -> Any:
-        return LABELS.get(value, value) if column.name == "status" else value
+    def export_converter(self, column: Column) -> Callable[[Any], Any]:
+        if column.name == "status":
+            return lambda value: export_cell(LABELS.get(value, value))
+        return super().export_converter(column)
 
     def get_context_data(self, **context: Any) -> dict[str, Any]:
         context["can_buy"] = self.request.membership.has_role("buyer")  # type: ignore[attr-defined]

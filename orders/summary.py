@@ -19,5 +19,5 @@ CARD = (
 
 def dashboard_rows(request):
     rows = scoped(request, OrderRow)
-    counts = Counts(tabs=capped_counts({label: rows.filter(q) for label, q in CARD}, COUNT_CAP), cap=COUNT_CAP)
+    counts = Counts(tabs=capped_counts(rows, dict(CARD), COUNT_CAP), cap=COUNT_CAP)
     return [(label, counts.text(label)) for label, _ in CARD]

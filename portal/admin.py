@@ -18,7 +18,7 @@ class EstimatedCountPaginator(Paginator):
         qs = self.object_list
         if not isinstance(qs, QuerySet):
             return len(qs)
-        n = capped_counts({"n": qs}, COUNT_CAP)["n"]
+        n = capped_counts(qs, {"n": None}, COUNT_CAP)["n"]
         if n <= COUNT_CAP:
             return n
         return max(planner_estimate(qs) or n, n)

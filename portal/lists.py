@@ -33,14 +33,14 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
 from django.db import connections, models
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Func, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -57,6 +57,7 @@ DEFAULT_PER_PAGE = 50
 COUNT_CAP = 10_000
 EXPORT_CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 # Paging and display parameters: not filters (no chip, not carried into a filter change).
 NAV_PARAMS = ("after", "before", "last", "page", "export")
 
@@ -139,22 +140,41 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def capped_counts(querysets: dict[str, QuerySet], cap: int) -> dict[str, int]:
-    """Each queryset's row count up to cap + 1, all in one query."""
-    if not querysets:
+def capped_counts(base: QuerySet, groups: dict[str, Q | None], cap: int) -> dict[str, int]:
+    """How many rows of `base` fall in each group (None: all of them), up to cap + 1, in one query.
+
+    One capped scan of `base` serves every group while `base` has at most `cap` rows: each
+    group is a flag on the sampled rows. Only above the cap does a group count its own rows
+    (again capped); the database never runs the branch it does not need.
+    """
+    if not groups:
         return {}
-    first = next(iter(querysets.values()))
-    connection = connections[first.db]
+    connection = connections[base.db]
+    base = base.order_by()
+    flags = {
+        f"group_{n}": Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
+        for n, q in enumerate(groups.values())
+        if q is not None
+    }
+    sample_sql, sample_params = base.annotate(**flags).values(*(flags or ["pk"]))[: cap + 1].query.sql_with_params()
     parts: list[str] = []
-    params: list[Any] = []
-    for n, qs in enumerate(querysets.values()):
-        sql, p = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped{n})")
+    params: list[Any] = list(sample_params)
+    for n, q in enumerate(groups.values()):
+        if q is None:
+            parts.append("(SELECT COUNT(*) FROM capped)")
+            continue
+        sql, p = base.filter(q).values("pk")[: cap + 1].query.sql_with_params()
+        parts.append(
+            f"CASE WHEN (SELECT COUNT(*) FROM capped) <= {int(cap)} "
+            f"THEN (SELECT COALESCE(SUM(group_{n}), 0) FROM capped) "
+            f"ELSE (SELECT COUNT(*) FROM ({sql}) alone{n}) END"
+        )
         params.extend(p)
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute(f"WITH capped AS {materialized}({sample_sql}) SELECT {', '.join(parts)}", params)
         values = cursor.fetchone()
-    return dict(zip(querysets, values, strict=True))
+    return dict(zip(groups, (int(v) for v in values), strict=True))
 
 
 def planner_estimate(qs: QuerySet) -> int | None:
@@ -211,9 +231,6 @@ class OrgListView(View):
         if column.kind == "link":
             cell["url"] = self.row_url(row)
         return cell
-
-    def export_value(self, column: Column, value: Any) -> Any:
-        return value
 
     def get_context_data(self, **context: Any) -> dict[str, Any]:
         return context
@@ -282,10 +299,7 @@ class OrgListView(View):
         page = self.page(current, sort_name, descending, self.per_page()) if valid else Page([], 0, False, False)
         counts = Counts(cap=self.count_cap)
         if valid:
-            counts.tabs = capped_counts(
-                {t.key: (base.filter(t.q) if t.q is not None else base) for t in self.tabs} or {"": current},
-                self.count_cap,
-            )
+            counts.tabs = capped_counts(base, {t.key: t.q for t in self.tabs} or {"": None}, self.count_cap)
             key = tab.key if tab else ""
             n = counts.tabs.get(key, 0)
             if n > self.count_cap:
@@ -460,8 +474,14 @@ class OrgListView(View):
     # -- export ---------------------------------------------------------------------------------
     def export(self, qs: QuerySet, sort_name: str, descending: bool) -> StreamingHttpResponse:
         columns = self.visible_columns()
-        names = [c.name for c in columns]
-        rows = qs.order_by(*self._order(sort_name, descending)).values_list(*names)
+        # Timestamps leave the database as ISO 8601 text in UTC (no datetime objects to build).
+        texts = {
+            f"export_{c.name}": IsoSecondsUTC(c.name)
+            for c in columns
+            if isinstance(self.model._meta.get_field(c.name), models.DateTimeField)
+        }
+        names = [f"export_{c.name}" if f"export_{c.name}" in texts else c.name for c in columns]
+        rows = qs.order_by(*self._order(sort_name, descending)).annotate(**texts).values_list(*names)
         response = StreamingHttpResponse(
             self.stream_csv([str(c.label) for c in columns], columns, rows.iterator(chunk_size=EXPORT_CHUNK)),
             content_type="text/csv; charset=utf-8",
@@ -474,11 +494,11 @@ class OrgListView(View):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([neutralise(h) for h in header])
-        converters = [self._converter(c) for c in columns]
+        converters = [self.export_converter(c) for c in columns]
         written = 0
         chunk: list[list[Any]] = []
         for row in rows:
-            chunk.append([convert(value) for convert, value in zip(converters, row, strict=True)])
+            chunk.append([convert(value) for convert, value in zip(converters, row, strict=False)])
             if len(chunk) >= EXPORT_CHUNK:
                 writer.writerows(chunk)
                 written += len(chunk)
@@ -492,15 +512,32 @@ class OrgListView(View):
         yield buffer.getvalue()
         log.info("%s export: %s rows", self.list_key or self.export_filename, written)
 
-    def _converter(self, column: Column):
-        def convert(value: Any) -> Any:
-            value = self.export_value(column, value)
-            if value is None:
-                return ""
-            if isinstance(value, datetime):
-                return value.astimezone(timezone.get_current_timezone()).replace(microsecond=0).isoformat()
-            if isinstance(value, str):
-                return neutralise(value)
-            return value
+    def export_converter(self, column: Column) -> Callable[[Any], Any]:
+        """How one column's database value becomes a CSV cell: text is neutralised, None is empty."""
+        return export_cell
 
-        return convert
+
+def export_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value[:1] in _FORMULA_FIRST else value
+    if isinstance(value, datetime):  # a database without IsoSecondsUTC's SQL
+        return value.astimezone(UTC).replace(microsecond=0).isoformat()
+    return value
+
+
+class IsoSecondsUTC(Func):
+    """A timestamp as ISO 8601 text in UTC without microseconds, formatted by the database."""
+
+    output_field = models.CharField()
+    template = "%(expressions)s"  # elsewhere: the value itself, which export_cell formats in Python
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores SQLite timestamps as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC.
+        template = "(substr(%(expressions)s, 1, 10) || 'T' || substr(%(expressions)s, 12, 8) || '+00:00')"
+        return self.as_sql(compiler, connection, template=template, **extra)
