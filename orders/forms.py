@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from mirror.models import CatalogItem, Country, ShipMethod
+from upstream import limits
 
 from .models import ADDRESS_MAX, PARTY_FIELDS, PARTY_REQUIRED, OrderSubmission
 from .services import customer_order_taken
@@ -141,22 +141,34 @@ class OrderForm(forms.ModelForm):
 class LineForm(forms.Form):
     product_code = forms.CharField(
         label="Product code",
-        max_length=100,
+        max_length=limits.CODE,
         widget=forms.TextInput(attrs={"list": "catalog-skus", "autocomplete": "off", "class": "line-product"}),
     )
     quantity = forms.IntegerField(
         label="Quantity",
-        min_value=1,
+        min_value=limits.QUANTITY.low,
+        max_value=limits.QUANTITY.high,
         initial=1,
-        error_messages={"invalid": f"Quantity {QUANTITY_MESSAGE}.", "min_value": f"Quantity {QUANTITY_MESSAGE}."},
-        widget=forms.NumberInput(attrs={"min": 1, "step": 1, "class": "line-quantity"}),
+        error_messages={
+            "invalid": f"Quantity {QUANTITY_MESSAGE}.",
+            "min_value": f"Quantity {QUANTITY_MESSAGE}.",
+            "max_value": f"Quantity is at most {limits.QUANTITY.high:,} per line; split larger orders.",
+        },
+        widget=forms.NumberInput(
+            attrs={"min": limits.QUANTITY.low, "max": limits.QUANTITY.high, "step": 1, "class": "line-quantity"}
+        ),
     )
     customs_declared_value = forms.DecimalField(
         label="Unit customs declared value",
-        min_value=Decimal("0"),
-        max_digits=12,
-        decimal_places=2,
-        error_messages={"invalid": "Enter a number.", "min_value": f"The value {VALUE_MESSAGE}."},
+        min_value=limits.MONEY.low,
+        max_value=limits.MONEY.high,
+        max_digits=limits.MONEY_DIGITS,
+        decimal_places=limits.MONEY_PLACES,
+        error_messages={
+            "invalid": "Enter a number.",
+            "min_value": f"The value {VALUE_MESSAGE}.",
+            "max_value": f"The value is at most {limits.MONEY.high:,}.",
+        },
         widget=forms.NumberInput(attrs={"min": 0, "step": "0.01", "class": "line-value"}),
     )
 
@@ -198,7 +210,7 @@ LineFormSet = cast(
         min_num=1,
         validate_min=True,
         can_delete=True,
-        max_num=500,
+        max_num=limits.LINES_PER_ORDER,
         validate_max=True,
     ),
 )

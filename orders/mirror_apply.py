@@ -42,28 +42,34 @@ class Applied:
         return self.outcome in (Outcome.CREATED, Outcome.UPDATED)
 
 
-def apply_order_payload(organization, raw: dict, source: str) -> Applied:
-    """Upsert one order of `organization` from its upstream payload. Call inside or outside a transaction."""
+def apply_order_payload(organization, raw: dict, source: str, *, partial: bool = False) -> Applied:
+    """Upsert one order of `organization` from its upstream payload. Call inside or outside a transaction.
+
+    `partial`: the payload carries only some fields (a webhook may); they replace the stored
+    order's fields of the same name and every other field stays as it was.
+    """
     upstream_id = to_int(raw.get("id"))
     if upstream_id is None:
         raise ValueError("the order payload has no id")
     for attempt in range(2):  # a concurrent first insert of the same order loses once, then updates
         try:
             with transaction.atomic():
-                return _apply(organization, upstream_id, raw, source)
+                return _apply(organization, upstream_id, raw, source, partial)
         except IntegrityError:
             if attempt:
                 raise
     raise AssertionError("unreachable")
 
 
-def _apply(organization, upstream_id: int, raw: dict, source: str) -> Applied:
+def _apply(organization, upstream_id: int, raw: dict, source: str, partial: bool) -> Applied:
     resource = registry.get("orders")
+    order = Order.objects.select_for_update().filter(organization=organization, upstream_id=upstream_id).first()
+    if partial and order is not None and isinstance(order.raw, dict):
+        raw = {**order.raw, **raw}
     text = canonical_json(raw)
     digest = content_hash(text)
     values = resource.mapper(raw)
     now = timezone.now()
-    order = Order.objects.select_for_update().filter(organization=organization, upstream_id=upstream_id).first()
     if order is not None:
         if order.content_hash == digest and order.vanished_at is None:
             return Applied(Outcome.DUPLICATE, order, order.status)

@@ -10,11 +10,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from accounts.scoping import OrgOwned
 from outbox.models import UNDELIVERED_STATUSES, Delivery
+from upstream import limits
 from upstream.records import OrderStatus
 
 PARTY_FIELDS = (
@@ -31,13 +33,15 @@ PARTY_FIELDS = (
     "country",
 )
 PARTY_REQUIRED = ("name", "phone", "address_1", "city", "zip", "country")
-ADDRESS_MAX = 35
+ADDRESS_MAX = limits.ADDRESS_LINE
 
 
 def _party(prefix: str, label: str) -> dict[str, models.CharField]:
     fields: dict[str, models.CharField] = {}
     for key in PARTY_FIELDS:
-        max_length = ADDRESS_MAX if key.startswith("address") else (10 if key == "country" else 255)
+        max_length = (
+            ADDRESS_MAX if key.startswith("address") else (limits.COUNTRY_CODE if key == "country" else limits.NAME)
+        )
         fields[f"{prefix}_{key}"] = models.CharField(
             f"{label} {key.replace('_', ' ')}", max_length=max_length, blank=key not in PARTY_REQUIRED
         )
@@ -45,14 +49,16 @@ def _party(prefix: str, label: str) -> dict[str, models.CharField]:
 
 
 class OrderSubmission(OrgOwned):
-    purchase_order = models.CharField(max_length=100)
-    customer_order = models.CharField(max_length=100, help_text="unique in the organization")
+    purchase_order = models.CharField(max_length=limits.ORDER_NUMBER)
+    customer_order = models.CharField(
+        max_length=limits.ORDER_NUMBER, help_text="unique in the organization, whatever the letter case"
+    )
     ship_method_id = models.BigIntegerField("ship method id (upstream)")
     ship_method_name = models.CharField(max_length=255, blank=True, help_text="name when submitted")
-    ship_account = models.CharField(max_length=100, blank=True)
-    notes = models.TextField(blank=True)
-    customer_rma_case = models.CharField("customer RMA case", max_length=100, blank=True)
-    duties_and_taxes_account = models.CharField(max_length=100, blank=True)
+    ship_account = models.CharField(max_length=limits.CODE, blank=True)
+    notes = models.TextField(blank=True, max_length=limits.NOTES)
+    customer_rma_case = models.CharField("customer RMA case", max_length=limits.CODE, blank=True)
+    duties_and_taxes_account = models.CharField(max_length=limits.CODE, blank=True)
     importer_same_as_recipient = models.BooleanField(default=False)
 
     delivery = models.OneToOneField(
@@ -77,8 +83,9 @@ class OrderSubmission(OrgOwned):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # One rule for the form, the upload and concurrent submits: case does not make a new number.
             models.UniqueConstraint(
-                fields=["organization", "customer_order"], name="orders_submission_unique_customer_order"
+                "organization", Lower("customer_order"), name="orders_submission_unique_customer_order"
             )
         ]
 
@@ -122,10 +129,15 @@ class OrderSubmissionLine(models.Model):
 
     submission = models.ForeignKey(OrderSubmission, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(default=0)
-    product_code = models.CharField(max_length=100)
-    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    product_code = models.CharField(max_length=limits.CODE)
+    quantity = models.PositiveIntegerField(
+        validators=[MinValueValidator(limits.QUANTITY.low), MaxValueValidator(limits.QUANTITY.high)]
+    )
     customs_declared_value = models.DecimalField(
-        "unit customs declared value", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+        "unit customs declared value",
+        max_digits=limits.MONEY_DIGITS,
+        decimal_places=limits.MONEY_PLACES,
+        validators=[MinValueValidator(limits.MONEY.low), MaxValueValidator(limits.MONEY.high)],
     )
 
     class Meta:

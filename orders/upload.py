@@ -12,12 +12,13 @@ import io
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.access import member_required
 from accounts.roles import Role
+from upstream import limits
 
 from . import services
 from .forms import OrderForm, line_formset
@@ -88,6 +89,7 @@ def parse(text: str, organization) -> tuple[list[tuple[OrderForm, list[dict]]], 
     if unknown:
         return [], [f"row 1: unknown column(s): {', '.join(unknown)}"]
     groups: dict[str, list[tuple[int, dict]]] = {}
+    spelled: dict[str, tuple[str, int]] = {}  # lower-cased number -> (as first written, its row)
     errors: list[str] = []
     for number, row in enumerate(reader, start=2):
         row = {k: (v or "").strip() for k, v in row.items() if k}
@@ -96,6 +98,17 @@ def parse(text: str, organization) -> tuple[list[tuple[OrderForm, list[dict]]], 
         key = row.get("customer_order", "")
         if not key:
             errors.append(_message(number, "customer_order", "This field is required"))
+            continue
+        first_spelling, first_row = spelled.setdefault(key.lower(), (key, number))
+        if first_spelling != key:  # the same number in another letter case: one order, or a typo
+            errors.append(
+                _message(
+                    number,
+                    "customer_order",
+                    f"{key} is the number of row {first_row} ({first_spelling}) in another letter case; "
+                    "customer order numbers are the same whatever the case",
+                )
+            )
             continue
         groups.setdefault(key, []).append((number, row))
     if not groups and not errors:
@@ -123,7 +136,7 @@ def parse(text: str, organization) -> tuple[list[tuple[OrderForm, list[dict]]], 
                 "lines-TOTAL_FORMS": str(len(rows)),
                 "lines-INITIAL_FORMS": "0",
                 "lines-MIN_NUM_FORMS": "1",
-                "lines-MAX_NUM_FORMS": "500",
+                "lines-MAX_NUM_FORMS": str(limits.LINES_PER_ORDER),
             }
         )
         for n, (_, row) in enumerate(rows):
@@ -160,13 +173,17 @@ def upload(request):
         if form.is_valid():
             ready, errors = parse(form.cleaned_data["file"], request.organization)
             if not errors:
-                with transaction.atomic():
-                    for order_form, lines in ready:
-                        services.submit(request.organization, request.user, order_form.save(commit=False), lines)
-                messages.success(
-                    request, f"{len(ready)} order{'s' if len(ready) != 1 else ''} queued for the upstream."
-                )
-                return redirect("orders:list")
+                try:
+                    with transaction.atomic():
+                        for order_form, lines in ready:
+                            services.submit(request.organization, request.user, order_form.save(commit=False), lines)
+                except IntegrityError:  # a number taken between the check and the save: nothing is kept
+                    errors = ["a customer order number of the file was just used by another order; upload again"]
+                else:
+                    messages.success(
+                        request, f"{len(ready)} order{'s' if len(ready) != 1 else ''} queued for the upstream."
+                    )
+                    return redirect("orders:list")
     else:
         form = UploadForm()
     return render(request, "orders/upload.html", {"form": form, "errors": errors, "columns": COLUMNS})

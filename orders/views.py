@@ -13,6 +13,7 @@ from accounts.roles import Role
 from accounts.scoping import get_scoped_or_404, scoped
 from mirror.models import CatalogItem, Order
 from outbox import services as outbox
+from upstream import limits
 
 from . import services
 from .forms import OrderForm, apply_upstream_errors, line_formset
@@ -76,7 +77,7 @@ def _submission_data(submission: OrderSubmission) -> dict:
             "lines-TOTAL_FORMS": str(len(lines)),
             "lines-INITIAL_FORMS": "0",
             "lines-MIN_NUM_FORMS": "1",
-            "lines-MAX_NUM_FORMS": "500",
+            "lines-MAX_NUM_FORMS": str(limits.LINES_PER_ORDER),
         }
     )
     for n, line in enumerate(lines):

@@ -3,18 +3,21 @@
 A model's columns are read off its concrete fields; each column takes the record attribute of
 the same name, or the dotted attribute path named once in `sources` where the names differ
 (e.g. recipient_name <- recipient.name). Strings are cut to the column's max_length and None
-in a non-null text column becomes "", both read from the model's _meta. The plan is worked out
-once per table (at import), never per row.
+in a non-null text column becomes "", both read from the model's _meta; a number that does not
+fit its column (an integer beyond its range, a decimal beyond its max_digits) becomes None, so
+no payload can fail a page's write. The plan is worked out once per table (at import), never
+per row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 
 from mirror.models import MirrorModel
 from upstream.records import Record
@@ -32,6 +35,7 @@ class Columns:
     names: tuple[str, ...]
     sources: tuple[str, ...]  # the record attribute path of each column
     fixes: tuple[tuple[str, int | None, bool], ...]  # text columns: (name, max_length, None becomes "")
+    bounds: tuple[tuple[str, Any, Any], ...] = ()  # number columns: (name, lowest, highest)
     _get: Callable[[Record], tuple] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -49,11 +53,26 @@ class Columns:
                     row[name] = ""
             elif max_length is not None and isinstance(value, str) and len(value) > max_length:
                 row[name] = value[:max_length]
+        for name, low, high in self.bounds:
+            value = row[name]
+            if value is not None and not low <= value <= high:
+                row[name] = None
         return row
 
     def of(self, payload: Any) -> dict[str, Any]:
         """Column name -> value of one upstream payload."""
         return self.values(self.record.from_api(payload))
+
+
+def number_bounds(f: models.Field) -> tuple[Any, Any] | None:
+    """The lowest and highest value a number column holds (the same on every database)."""
+    if isinstance(f, models.DecimalField):
+        top = Decimal(10) ** (f.max_digits - f.decimal_places) - Decimal(1).scaleb(-f.decimal_places)
+        return -top, top
+    if isinstance(f, models.IntegerField):
+        low, high = connection.ops.integer_field_range(f.get_internal_type())
+        return low, high
+    return None
 
 
 def column_plan(
@@ -67,7 +86,7 @@ def column_plan(
     key, the MirrorModel base fields (of a mirror table) and `skip` (filled elsewhere)."""
     sources = dict(sources or {})
     written = MIRROR_BASE if issubclass(model, MirrorModel) else frozenset()
-    names, paths, fixes = [], [], []
+    names, paths, fixes, bounds = [], [], [], []
     for f in model._meta.concrete_fields:
         if f.primary_key or f.name in written or f.name in skip:
             continue
@@ -75,9 +94,11 @@ def column_plan(
         paths.append(sources.pop(f.name, f.name))
         if isinstance(f, models.CharField | models.TextField):
             fixes.append((f.name, f.max_length, not f.null))
+        elif bound := number_bounds(f):
+            bounds.append((f.name, *bound))
     unknown = [*sources, *(name for name in skip if name not in {f.name for f in model._meta.concrete_fields})]
     if unknown:
         raise ValueError(f"{model.__name__} has no column(s) {', '.join(unknown)}")
-    plan = Columns(model, record, tuple(names), tuple(paths), tuple(fixes))
+    plan = Columns(model, record, tuple(names), tuple(paths), tuple(fixes), tuple(bounds))
     plan.values(record.from_api({}))  # every source path resolves on a record (AttributeError otherwise)
     return plan

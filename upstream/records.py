@@ -17,6 +17,7 @@ names in any letter case.
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Self
 
 from django.db import models
+
+from . import limits
 
 Converter = Callable[[Any], Any]
 
@@ -41,29 +44,57 @@ class OrderStatus(models.TextChoices):
 _ORDER_STATUSES: dict[str, str] = {status.value.lower(): status.value for status in OrderStatus}
 
 
+def _int_in_range(value: int) -> int | None:
+    return value if limits.MIN_INT <= value <= limits.MAX_INT else None
+
+
 def to_int(value: Any) -> int | None:
+    """An integer that fits 64 bits (the upstream's ids and every integer column), else None.
+
+    Text longer than limits.NUMBER_TEXT is refused before it is parsed: int() of a million digits,
+    or of Decimal("1e1000000"), costs seconds.
+    """
     if type(value) is int:  # the common case first (not bool, a subclass of int)
-        return value
+        return _int_in_range(value)
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return _int_in_range(int(value))
+    if isinstance(value, float):
+        return _int_in_range(int(value)) if math.isfinite(value) and value.is_integer() else None
+    text = str(value).strip()
+    if len(text) > limits.NUMBER_TEXT:
+        return None
     try:
-        return int(str(value).strip())
+        return _int_in_range(int(text))
     except ValueError:
-        try:
-            return int(Decimal(str(value).strip()))
-        except (InvalidOperation, ValueError):
+        number = to_decimal(text)
+        if number is None or number != number.to_integral_value():
             return None
+        return _int_in_range(int(number))
+
+
+def _decimal_in_range(number: Decimal) -> Decimal | None:
+    """Finite, and within 10^±30: larger or finer numbers fit no column and cost to handle."""
+    if not number.is_finite():
+        return None
+    if number and not -limits.DECIMAL_EXPONENT <= number.adjusted() <= limits.DECIMAL_EXPONENT:
+        return None
+    return number
 
 
 def to_decimal(value: Any) -> Decimal | None:
     if type(value) is float:  # a JSON decimal: exactly as written (its shortest repr), never binary float
-        return Decimal(repr(value))
+        return _decimal_in_range(Decimal(repr(value))) if math.isfinite(value) else None
     if value is None or value == "" or isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return _decimal_in_range(Decimal(value)) if _int_in_range(value) is not None else None
+    text = str(value).strip()
+    if len(text) > limits.NUMBER_TEXT:
+        return None
     try:
-        return Decimal(str(value).strip())
+        return _decimal_in_range(Decimal(text))
     except (InvalidOperation, ValueError):
         return None
 
@@ -77,28 +108,36 @@ def to_bool(value: Any) -> bool | None:
 
 
 def to_datetime(value: Any) -> datetime | None:
+    """A timestamp in UTC within limits.YEARS, else None."""
     if not value:
         return None
     if isinstance(value, datetime):
         parsed = value
-    else:
+    elif isinstance(value, str) and len(value) <= limits.DATETIME_TEXT:
         try:
             parsed = datetime.fromisoformat(value)  # the common case: a clean ISO string
-        except (TypeError, ValueError):
+        except ValueError:
             try:
-                parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             except ValueError:
                 return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    else:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is UTC:
+        return parsed if limits.year_ok(parsed) else None
+    return limits.clamp_datetime(parsed)
 
 
 def to_date(value: Any) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(str(value).strip()[:10])
+        parsed = date.fromisoformat(str(value).strip()[:10])
     except ValueError:
         return None
+    return parsed if limits.year_ok(parsed) else None
 
 
 def to_str(value: Any) -> str:

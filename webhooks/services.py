@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from portal import dispatch
 from upstream import signing
 from upstream.records import order_status, to_datetime, to_int
 
+from . import schema
 from .models import WebhookDelivery
 
 log = logging.getLogger("webhooks")
@@ -49,15 +49,19 @@ def headers_subset(request) -> dict:
 
 def store(organization, request) -> WebhookDelivery:
     """Keep the raw delivery; hand it to a worker once committed."""
-    body = request.body.decode("utf-8", errors="replace")
+    raw = request.body
+    body = raw[: schema.limits.JSON_BYTES].decode("utf-8", errors="replace")  # what is kept: at most the cap
     fields = {"organization": organization, "headers": headers_subset(request), "body": body}
     try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise ValueError("not a JSON object")
+        payload = schema.parse(raw)
+        schema.validate_order(payload)
+    except schema.Invalid as exc:
+        return WebhookDelivery.objects.create(
+            **fields, status=WebhookDelivery.Status.FAILED, error=f"the order is not valid: {exc}"[:2000]
+        )
     except ValueError as exc:
         return WebhookDelivery.objects.create(
-            **fields, status=WebhookDelivery.Status.FAILED, error=f"the body is not a JSON order object: {exc}"
+            **fields, status=WebhookDelivery.Status.FAILED, error=f"the body is not a JSON order object: {exc}"[:2000]
         )
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
@@ -93,8 +97,9 @@ def process(delivery_id: int, *, force: bool = False) -> str | None:
         delivery.attempts += 1
         try:
             with transaction.atomic():
-                payload = json.loads(delivery.body)
-                applied = apply_order_payload(delivery.organization, payload, source="webhook")
+                payload = schema.parse(delivery.body.encode())
+                schema.validate_order(payload)  # stored before this check existed, or edited: never trusted
+                applied = apply_order_payload(delivery.organization, payload, source="webhook", partial=True)
         except Exception as exc:
             log.warning("webhook delivery %s failed: %s", delivery.pk, exc.__class__.__name__)
             delivery.status = WebhookDelivery.Status.FAILED

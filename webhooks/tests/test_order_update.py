@@ -167,10 +167,14 @@ def test_signed_body_that_is_not_an_order_is_kept_as_failed(client, org_a):
 def test_failed_processing_is_kept_and_reprocessed_from_the_admin(
     client, org_a, client_ops, django_capture_on_commit_callbacks
 ):
-    delivery = receive(client, org_a, order_payload(id=None), django_capture_on_commit_callbacks)
-    assert services.process(delivery.pk) == "failed"
+    response = signed_post(client, org_a, json.dumps(order_payload(id=None)).encode())
+    assert response.status_code == 400  # refused by the schema: kept, failed, never applied
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed" and "id: This field is required" in delivery.error
+    assert services.process(delivery.pk) is None  # a failed delivery waits for ops
+    assert services.process(delivery.pk, force=True) == "failed" and not Order.objects.exists()
     delivery.refresh_from_db()
-    assert "no id" in delivery.error and delivery.attempts == 1
+    assert "id: This field is required" in delivery.error and delivery.attempts == 1
     WebhookDelivery.objects.filter(pk=delivery.pk).update(body=json.dumps(order_payload()))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client_ops.post(
