@@ -13,8 +13,23 @@ import shutil
 import tempfile
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["sandbox.pytest_plugin"]
+
+# Property tests (hypothesis): a few hundred examples per target, the same ones on every run
+# (derandomized, no example database), so the suite stays fast and CI stays reproducible.
+# HYPOTHESIS_PROFILE=deep explores thousands of new ones.
+_HYPOTHESIS = hypothesis_settings(
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile("portal", _HYPOTHESIS, max_examples=200, derandomize=True)
+hypothesis_settings.register_profile("deep", _HYPOTHESIS, max_examples=5000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "portal"))
 
 PASSWORD = "correct-horse-battery-staple"
 

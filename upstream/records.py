@@ -172,7 +172,7 @@ _SCALARS: dict[Any, Converter] = {
 
 def _list_of(convert: Converter) -> Converter:
     def convert_list(value: Any) -> list:
-        return [convert(v) for v in value or []]
+        return [convert(v) for v in value] if isinstance(value, list) else []  # not a list: none
 
     return convert_list
 

@@ -11,7 +11,9 @@ changes only what it says.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 from upstream import limits
@@ -47,6 +49,8 @@ def parse(body: bytes) -> dict:
     """The JSON object in `body`, or ValueError saying why not (size, depth, numbers, shape)."""
     if len(body) > limits.JSON_BYTES:
         raise ValueError(f"the body is larger than {limits.JSON_BYTES:,} bytes")
+    if nesting(body) > limits.JSON_DEPTH:  # before the parser: it recurses once per level
+        raise ValueError(f"the JSON is nested deeper than {limits.JSON_DEPTH} levels")
     try:
         payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
     except RecursionError:
@@ -58,6 +62,19 @@ def parse(body: bytes) -> dict:
     if not isinstance(payload, dict):
         raise ValueError("the body is not a JSON object")
     return payload
+
+
+# A JSON string with its escapes, matched without per-character backtracking.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+
+
+def nesting(body: bytes) -> int:
+    """How deeply the JSON text nests arrays and objects, brackets inside strings not counted:
+    one linear scan of the raw bytes, so no parser ever recurses through a hostile body."""
+    skeleton = _STRING.sub(b"", body).translate(_AS_SQUARE, _NOT_BRACKETS)
+    return max(accumulate((1 if c == 0x5B else -1 for c in skeleton), initial=0))
 
 
 def _depth(value: Any) -> int:

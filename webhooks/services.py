@@ -50,7 +50,9 @@ def headers_subset(request) -> dict:
 def store(organization, request) -> WebhookDelivery:
     """Keep the raw delivery; hand it to a worker once committed."""
     raw = request.body
-    body = raw[: schema.limits.JSON_BYTES].decode("utf-8", errors="replace")  # what is kept: at most the cap
+    # What is kept: at most the cap. Bytes that are not UTF-8 are kept as \xNN escapes, which
+    # JSON does not allow, so a stored body never parses into something that was not sent.
+    body = raw[: schema.limits.JSON_BYTES].decode("utf-8", errors="backslashreplace")[: schema.limits.JSON_BYTES]
     fields = {"organization": organization, "headers": headers_subset(request), "body": body}
     try:
         payload = schema.parse(raw)
