@@ -7,5 +7,6 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/", views.member_edit, name="member_edit"),
+    path("password_reset/", views.ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("", include("django.contrib.auth.urls")),
 ]

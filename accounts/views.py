@@ -1,23 +1,31 @@
 from __future__ import annotations
 
+import logging
+
+from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.views import PasswordResetView
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
+from . import throttle
 from .access import member_required
 from .forms import AddMemberForm, MemberRolesForm, PreferencesForm
 from .middleware import SESSION_ORG_KEY
 from .models import Membership
 from .roles import Role
 from .scoping import get_scoped_or_404, scoped
+
+log = logging.getLogger(__name__)
 
 
 def _posted(request):
@@ -38,6 +46,27 @@ def send_set_password_email(request, user) -> None:
     PasswordResetForm().send_mail(
         "registration/password_reset_subject.txt", "registration/password_reset_email.html", context, None, user.email
     )
+
+
+class ThrottledPasswordResetView(PasswordResetView):
+    """Django's password reset, with a limit on e-mails per address and per client IP.
+
+    Over a limit the answer is the usual "check your email" page, whether or not the address
+    has an account, but no e-mail goes out (accounts.throttle).
+    """
+
+    def form_valid(self, form):
+        ip = get_client_ip_address(self.request)
+        verdict = throttle.check_password_reset(form.cleaned_data["email"], ip)
+        if verdict.allowed:
+            return super().form_valid(form)
+        log.warning(
+            "password reset throttled (%s limit): no e-mail sent to address %s, request from %s",
+            verdict.refused_by,
+            verdict.address_hash,
+            ip,
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @login_required

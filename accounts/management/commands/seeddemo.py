@@ -1,7 +1,7 @@
 """Load the demo organization "Demo Co" (slug demo) wired to the sandbox upstream.
 
 Users: ops superuser `admin` and `alice` (every role in Demo Co), password from
-PORTAL_DEMO_PASSWORD (default portal-demo). Idempotent.
+PORTAL_DEMO_PASSWORD (default portal-demo-password). Idempotent.
 """
 
 from __future__ import annotations
