@@ -10,11 +10,14 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -31,6 +34,9 @@ class SandboxHandle:
     def __init__(self, url: str):
         self.url = url.rstrip("/")
         self.http = requests.Session()
+        # The process's latest log lines (stderr): read all along, so that a long session's
+        # logging never fills the pipe and blocks the sandbox.
+        self.log: collections.deque[str] = collections.deque(maxlen=2000)
 
     def control(self, method: str, path: str, payload: dict | None = None, **params) -> dict:
         response = self.http.request(
@@ -96,9 +102,18 @@ class SandboxHandle:
 
 
 def start_sandbox_process(
-    db_path: str, *, pace: str = "off", extra: list[str] | None = None, timeout: float = 60
+    db_path: str,
+    *,
+    pace: str = "off",
+    extra: list[str] | None = None,
+    timeout: float = 60,
+    memory_limit: int | None = None,
 ) -> tuple[subprocess.Popen, SandboxHandle]:
-    """Start `manage.py runsandbox` on a free port and wait until it answers."""
+    """Start `manage.py runsandbox` on a free port and wait until it answers.
+
+    `memory_limit` (bytes) caps the process's address space (RLIMIT_AS): a test that feeds
+    it something that could make it grow fails with a MemoryError there instead of taking
+    the machine's memory."""
     with tempfile.NamedTemporaryFile(prefix="sandbox-port-", delete=False) as ready:
         pass  # only its unused name: the sandbox writes its port there once it listens
     os.unlink(ready.name)
@@ -119,7 +134,19 @@ def start_sandbox_process(
         ready.name,
         *(extra or []),
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def limit_memory() -> None:  # runs in the child, before exec
+        if memory_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=limit_memory if memory_limit is not None else None,
+    )
     assert proc.stderr is not None
     deadline = time.monotonic() + timeout
     while not os.path.exists(ready.name) or not Path(ready.name).read_text():
@@ -132,6 +159,13 @@ def start_sandbox_process(
     port = int(Path(ready.name).read_text())
     os.unlink(ready.name)
     handle = SandboxHandle(f"http://127.0.0.1:{port}")
+    stderr = proc.stderr
+
+    def keep_log() -> None:
+        for line in stderr:
+            handle.log.append(line.decode(errors="replace"))
+
+    threading.Thread(target=keep_log, name=f"sandbox-{proc.pid}-stderr", daemon=True).start()
     handle.control("GET", "health")
     return proc, handle
 

@@ -6,6 +6,11 @@ moves orders, RMAs and tasks along, a webhook deliverer, and fault injection.
 
     /v2/...          signed API (401 on a bad signature, token, date or header)
     /_sandbox/...    unsigned control API for tests, demos and drills (loopback use only)
+
+It protects itself like a service would (sandbox/bounds.py): a body over the size cap is
+refused with 413 from its Content-Length before it is read, a Content-Length that is not one
+whole number with 400, JSON nested too deep or out of bounds with 422, and a sandbox bug
+answers 500; no input stops the process.
 """
 
 from __future__ import annotations
@@ -27,12 +32,19 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from . import seed as seeding
-from .domain import TASK_FIELDS, Duplicate, Invalid, Missing, Sandbox
+from .bounds import BODY_MAX, CONTROL_BODY_MAX, ID_MAX, BodyError, parse_body, whole_number
+from .domain import ORDER_STATUSES, TASK_FIELDS, Duplicate, Invalid, Missing, Sandbox
 from .store import Store
 
 log = logging.getLogger("sandbox")
 
 CLOCK_WINDOW = 300
+# After refusing a body, what the client still sends is read and dropped (at most this much,
+# for at most this long) before closing: closing with unread data would reset the connection
+# and the client could lose the answer.
+LINGER_BYTES = 4 * BODY_MAX
+LINGER_SECONDS = 5.0
+ADVANCE_STEPS_MAX = 1000
 COLLECTIONS = {
     "countries",
     "ship_methods",
@@ -91,10 +103,32 @@ class Faults:
         self.config: dict[str, Any] = dict(self.OPTIONS)
         self.fired = 0
 
+    # The range of each numeric option (a fault must not hold a request thread for days).
+    RANGES: dict[str, tuple[float, float]] = {
+        "error_rate": (0, 1),
+        "rate_limit_rate": (0, 1),
+        "timeout_rate": (0, 1),
+        "drop_after_commit_rate": (0, 1),
+        "error_status": (100, 599),
+        "retry_after": (0, 86400),
+        "latency_ms": (0, 600_000),
+        "timeout_seconds": (0, 600),
+        "count": (0, 2**31),
+        "after": (0, 2**31),
+    }
+
     def set(self, options: dict) -> dict:
         unknown = set(options) - set(self.OPTIONS)
         if unknown:
             raise ValueError(f"unknown fault options: {', '.join(sorted(unknown))}")
+        for key, value in options.items():
+            if key in self.RANGES:
+                low, high = self.RANGES[key]
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                if not (number and low <= value <= high) and not (key == "count" and value is None):
+                    raise ValueError(f"{key} must be a number from {low:g} to {high:g}")
+            elif not isinstance(value, str) or len(value) > 1000:
+                raise ValueError(f"{key} must be a string of at most 1000 characters")
         with self.lock:
             self.config = {**self.OPTIONS, **options}
             self.fired = 0
@@ -262,9 +296,9 @@ class App:
             if idempotency_key is not None and len(idempotency_key) > 255:
                 return _json(422, {"errors": {"Idempotency-Key": ["at most 255 characters"]}})
             try:
-                data = json.loads(body or b"null")
-            except ValueError:
-                return _json(422, {"errors": {"body": ["is not valid JSON"]}})
+                data = parse_body(body)
+            except BodyError as exc:
+                return _json(422, {"errors": {"body": [str(exc)]}})
             route = (method, "/".join(parts))
             if route not in WRITES:
                 return _json(
@@ -308,20 +342,18 @@ class App:
             tag = parts[1]
             parts = parts[:1]
         if len(parts) == 2:
-            if not parts[1].isdigit():
+            id_ = whole_number(parts[1])
+            if id_ is None or id_ > ID_MAX:
                 return _json(404, {"error": "not found"})
-            obj = self.store.get(token, collection, int(parts[1]))
+            obj = self.store.get(token, collection, id_)
             if obj is None:
                 return _json(404, {"error": f"no {collection} {parts[1]}"})
             return _json(200, _public(collection, obj))
         if len(parts) > 2:
             return _json(404, {"error": "not found"})
-        try:
-            offset = int(query.get("offset", ["0"])[0])
-            limit = int(query.get("limit", ["100"])[0])
-            if offset < 0 or limit < 1:
-                raise ValueError
-        except ValueError:
+        offset = whole_number(query.get("offset", ["0"])[0])
+        limit = whole_number(query.get("limit", ["100"])[0])
+        if offset is None or limit is None or offset > ID_MAX or limit < 1:
             return _json(400, {"errors": {"offset": ["offset must be >= 0 and limit >= 1 (whole numbers)"]}})
         limit = min(limit, 1000)
         bodies = self.store.page(token, collection, offset, limit, tag)
@@ -406,9 +438,40 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch("DELETE")
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self, limit: int) -> bytes | None:
+        """The request body, or None when it was refused (the answer is sent): 400 for a
+        Content-Length that is not one whole number, 411 for a body without one (chunked), 413
+        for one over `limit` bytes, decided from the header before anything is read."""
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if not lengths:
+            if self.headers.get("Transfer-Encoding"):
+                self._refuse(411, "a body needs a Content-Length (chunked bodies are not accepted)", 0)
+                return None
+            return b""
+        length = whole_number(lengths.pop()) if len(lengths) == 1 else None
+        if length is None:
+            self._refuse(400, "Content-Length must be one whole number of bytes", 0)
+            return None
+        if length > limit:
+            self._refuse(413, f"body is larger than {limit} bytes", length)
+            return None
         return self.rfile.read(length) if length else b""
+
+    def _refuse(self, status: int, message: str, length: int) -> None:
+        """Answer `status` and close the connection, first dropping what the client still sends
+        of its body (up to LINGER_BYTES, for up to LINGER_SECONDS)."""
+        self.close_connection = True
+        deadline = time.monotonic() + LINGER_SECONDS
+        left = min(length, LINGER_BYTES) if length else LINGER_BYTES
+        with contextlib.suppress(OSError):  # the client may have gone: nothing more to do
+            self._send(*_json(status, {"error": message}), {"Connection": "close"})
+            self.connection.shutdown(socket.SHUT_WR)
+            while left > 0 and (wait := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(wait)
+                chunk = self.connection.recv(min(left, 64 * 1024))
+                if not chunk:
+                    break
+                left -= len(chunk)
 
     def _send(self, status: int, ctype: str, text: str, extra: dict | None = None) -> None:
         data = text.encode()
@@ -430,8 +493,10 @@ class Handler(BaseHTTPRequestHandler):
         app = self.app
         raw_path = self.path
         split = urlsplit(raw_path)
-        body = self._read_body()
         try:
+            body = self._read_body(CONTROL_BODY_MAX if split.path.startswith("/_sandbox/") else BODY_MAX)
+            if body is None:
+                return
             if split.path.startswith("/_sandbox/"):
                 return self._send(*control(app, method, split.path, parse_qs(split.query), body))
             if not split.path.startswith("/v2/"):
@@ -487,28 +552,44 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def control(app: App, method: str, path: str, query: dict, body: bytes) -> tuple[int, str, str]:
-    """The unsigned control API used by tests, demos and drills."""
+    """The unsigned control API used by tests, demos and drills. It takes bulk test data, so
+    its size cap is larger than the API's, but the same depth cap holds; a malformed request
+    is a 400 naming what is wrong."""
     try:
-        data = json.loads(body) if body else {}
-    except ValueError:
-        return _json(400, {"error": "body is not JSON"})
+        data = parse_body(body, limit=CONTROL_BODY_MAX)
+    except BodyError as exc:
+        return _json(400, {"error": f"body {exc}"})
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return _json(400, {"error": "body must be a JSON object"})
     route = (method, path.rstrip("/"))
-    token = data.get("token") or (query.get("token") or [None])[0]
+    token = data.get("token") or (query.get("token") or [""])[0]
+    if not isinstance(token, str):
+        return _json(400, {"error": "token must be a string"})
     if route == ("GET", "/_sandbox/health"):
         return _json(200, {"status": "ok"})
     if route == ("POST", "/_sandbox/orgs"):
-        if not data.get("token") or not data.get("secret"):
+        if not data.get("token") or not isinstance(data.get("secret"), str) or not data["secret"]:
             return _json(400, {"error": "token and secret are required"})
-        app.store.put_org(
-            data["token"], data["secret"], data.get("organization_id"), data.get("name", ""), data.get("webhook_url")
-        )
+        org_id = whole_number(data.get("organization_id"))
+        if data.get("organization_id") is not None and (org_id is None or org_id > ID_MAX):
+            return _json(400, {"error": "organization_id must be a whole number up to 2^63-1"})
+        app.store.put_org(data["token"], data["secret"], org_id, data.get("name", ""), data.get("webhook_url"))
         return _json(201, {"token": data["token"]})
     if route == ("PUT", "/_sandbox/webhook"):
         app.store.set_webhook_url(token, data.get("url"))
         return _json(200, {"token": token, "url": data.get("url")})
     if route == ("POST", "/_sandbox/seed"):
+        scale, counts = data.get("scale", 1), data.get("counts")
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 <= scale < 1e6:
+            return _json(400, {"error": "scale must be a number from 0 to 1,000,000"})
+        if counts is not None and not (
+            isinstance(counts, dict) and all(whole_number(v) is not None for v in counts.values())
+        ):
+            return _json(400, {"error": "counts must map collections to whole numbers"})
         try:
-            counts = seeding.seed(app.store, token, float(data.get("scale", 1)), data.get("counts"))
+            counts = seeding.seed(app.store, token, float(scale), counts)
         except KeyError:
             return _json(404, {"error": "unknown token"})
         return _json(200, counts)
@@ -516,19 +597,34 @@ def control(app: App, method: str, path: str, query: dict, body: bytes) -> tuple
         collection = data.get("collection")
         if collection not in COLLECTIONS | {"automation_tasks"}:
             return _json(400, {"error": "unknown collection"})
+        upsert, delete = data.get("upsert", []), data.get("delete", [])
+        if not isinstance(upsert, list) or not all(
+            isinstance(row, dict) and whole_number(row.get("id")) is not None for row in upsert
+        ):
+            return _json(400, {"error": "upsert must be a list of objects with whole-number ids"})
+        if not isinstance(delete, list) or not all(whole_number(i) is not None for i in delete):
+            return _json(400, {"error": "delete must be a list of whole-number ids"})
         with app.store.write() as conn:
-            for row in data.get("upsert", []):
+            for row in upsert:
                 ref = row.get("customer_order") if collection == "customer_order_submissions" else None
                 tag = ("closed" if row.get("closed_date") else "open") if collection == "rmas" else None
                 app.store.save(conn, token, collection, row, ref=ref, tag=tag)
-            deleted = app.store.delete(conn, token, collection, data.get("delete", []))
-        return _json(200, {"upserted": len(data.get("upsert", [])), "deleted": deleted})
+            deleted = app.store.delete(conn, token, collection, delete)
+        return _json(200, {"upserted": len(upsert), "deleted": deleted})
     if route == ("POST", "/_sandbox/advance"):
-        moved = [app.sandbox.step() for _ in range(int(data.get("steps", 1)))]
+        steps = whole_number(data.get("steps", 1))
+        if steps is None or not 1 <= steps <= ADVANCE_STEPS_MAX:
+            return _json(400, {"error": f"steps must be a whole number from 1 to {ADVANCE_STEPS_MAX}"})
+        moved = [app.sandbox.step() for _ in range(steps)]
         return _json(200, {"steps": len(moved), "moved": moved})
     if route == ("POST", "/_sandbox/order-status"):
+        order_id, status = whole_number(data.get("id")), data.get("status")
+        if order_id is None or order_id > ID_MAX:
+            return _json(400, {"error": "id must be an order id"})
+        if not isinstance(status, str) or status.capitalize() not in ORDER_STATUSES:
+            return _json(400, {"error": f"status must be one of {', '.join(ORDER_STATUSES)}"})
         try:
-            order = app.sandbox.set_order_status(token, int(data["id"]), data["status"])
+            order = app.sandbox.set_order_status(token, order_id, status)
         except Missing:
             return _json(404, {"error": "no such order"})
         return _json(200, order)
