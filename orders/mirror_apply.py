@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from mirror.models import Order
 from sync import registry
-from sync.engine import canonical_json, content_hash
+from sync.engine import content_hash, storable
 from upstream.records import order_status, to_datetime, to_int
 
 from .models import OrderEvent, OrderSubmission
@@ -66,7 +66,7 @@ def _apply(organization, upstream_id: int, raw: dict, source: str, partial: bool
     order = Order.objects.select_for_update().filter(organization=organization, upstream_id=upstream_id).first()
     if partial and order is not None and isinstance(order.raw, dict):
         raw = {**order.raw, **raw}
-    text = canonical_json(raw)
+    text, raw = storable(raw)
     digest = content_hash(text)
     values = resource.mapper(raw)
     now = timezone.now()

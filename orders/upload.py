@@ -79,9 +79,13 @@ def _message(row: int, column: str, message: str) -> str:
 
 def parse(text: str, organization) -> tuple[list[tuple[OrderForm, list[dict]]], list[str]]:
     """Validate the whole file. Returns (orders ready to submit, errors); errors empty means all valid."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        records = list(enumerate(reader, start=2))
+    except csv.Error as exc:  # a stray quote or line break, a field past the csv module's limit
+        return [], [f"row {max(reader.line_num, 1)}: the file is not valid CSV ({exc})"]
     missing = sorted(REQUIRED_COLUMNS - set(header))
     if missing:
         return [], [f"row 1: missing column(s): {', '.join(missing)}"]
@@ -91,7 +95,7 @@ def parse(text: str, organization) -> tuple[list[tuple[OrderForm, list[dict]]], 
     groups: dict[str, list[tuple[int, dict]]] = {}
     spelled: dict[str, tuple[str, int]] = {}  # lower-cased number -> (as first written, its row)
     errors: list[str] = []
-    for number, row in enumerate(reader, start=2):
+    for number, row in records:
         row = {k: (v or "").strip() for k, v in row.items() if k}
         if not any(row.values()):
             continue

@@ -51,8 +51,11 @@ class Columns:
             if value is None:
                 if blank:
                     row[name] = ""
-            elif max_length is not None and isinstance(value, str) and len(value) > max_length:
-                row[name] = value[:max_length]
+            elif isinstance(value, str):
+                if "\x00" in value:  # no database column holds a NUL on PostgreSQL
+                    row[name] = value = value.replace("\x00", "")
+                if max_length is not None and len(value) > max_length:
+                    row[name] = value[:max_length]
         for name, low, high in self.bounds:
             value = row[name]
             if value is not None and not low <= value <= high:

@@ -22,10 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -53,7 +56,33 @@ def canonical_json(raw) -> str:
     try:
         return orjson.dumps(raw).decode()
     except TypeError:  # an integer beyond 64 bits: the standard encoder has no such limit
-        return json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(_finite(raw), separators=(",", ":"), ensure_ascii=False)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null, as orjson writes them (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+# A NUL character, as JSON writes it: the escape not preceded by an odd run of backslashes.
+_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def storable(raw) -> tuple[str, Any]:
+    """The payload's canonical JSON and the payload itself, as a database can store them:
+    without NUL characters, which PostgreSQL's text and jsonb refuse (one bad character in a
+    note would otherwise fail the whole page). The common case costs one substring search."""
+    text = canonical_json(raw)
+    if "\\u0000" in text:
+        text = _NUL.sub(r"\1", text)
+        raw = json.loads(text)
+    return text, raw
 
 
 def content_hash(raw_json: str) -> str:
@@ -135,7 +164,7 @@ class Writer:
             upstream_id = _int(raw.get("id"))
             if upstream_id is None:
                 continue
-            text = canonical_json(raw)
+            text, raw = storable(raw)
             out[upstream_id] = (text, content_hash(text), raw)
         return out
 

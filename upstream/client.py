@@ -119,6 +119,10 @@ _DIGIT_MASK = bytes(48 if 48 <= c <= 57 else 32 for c in range(256))
 _NINETEEN_DIGITS = b"0" * 19
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def _has_long_digit_run(content: bytes) -> bool:
     return _NINETEEN_DIGITS in content.translate(_DIGIT_MASK)
 
@@ -333,8 +337,8 @@ class UpstreamClient:
                 return orjson.loads(content)
             except orjson.JSONDecodeError:
                 pass  # not UTF-8, or not JSON: the standard parser decides
-        try:
-            return response.json()
+        try:  # NaN and Infinity are not JSON: a body with them is text, as any other non-JSON body
+            return jsonlib.loads(content, parse_constant=_not_json)
         except ValueError:
             return response.text
 

@@ -117,3 +117,22 @@ def test_number_parsing_is_bounded_in_time():
     assert to_int(2**63) is None and to_int(2**63 - 1) == 2**63 - 1
     assert to_decimal(float("inf")) is None and to_decimal("NaN") is None
     assert time.monotonic() - started < 0.1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        HEADER.encode() + b"BULK-1,PO-1,12,Ann,555,1 Road\rTown,Town,Z1,CA,SKU-100,1,10\n",
+        HEADER.encode() + b'BULK-1,PO-1,12,"Ann' + b"x" * 200_000 + b'",555,1 Road,Town,Z1,CA,SKU-100,1,10\n',
+        b'"customer_order\r,purchase_order\n',
+    ],
+    ids=["carriage return in a field", "a field past the csv module's limit", "broken header"],
+)
+def test_a_file_that_is_not_valid_csv_is_an_error_not_a_500(client_alice, reference_a, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client_alice.post("/orders/upload/", {"file": SimpleUploadedFile("orders.csv", content, "text/csv")})
+    assert response.status_code == 200
+    errors = response.context["errors"]
+    assert errors and all(e.startswith("row ") for e in errors), errors
+    assert not OrderSubmission.objects.exists()

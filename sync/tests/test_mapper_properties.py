@@ -3,6 +3,8 @@ its column (length, range, digits, years), so no upstream payload can fail a syn
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.utils import timezone
 from hypothesis import given
@@ -11,6 +13,7 @@ from mirror.models import MirrorModel
 from portal.tests.hostile import misfits, payloads, rolled_back
 from sync import hooks
 from sync.columns import Columns
+from sync.engine import storable
 from sync.registry import REGISTRY
 
 PLANS: dict[str, Columns] = {name: resource.columns for name, resource in REGISTRY.items()}
@@ -23,6 +26,19 @@ PLANS.update(
         "rma note": hooks.RMA_NOTE,
     }
 )
+
+
+def strings(value):
+    """Every key and string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
 
 
 def test_every_mapper_of_the_mirror_is_covered():
@@ -45,10 +61,13 @@ def test_a_hostile_payload_maps_to_values_that_fit_every_column(org_a, name):
         assert misfits(plan.model, values) == [], payload
         if top_level:  # the database takes the row as mapped
             with rolled_back():
+                # as the engine stores it: the payload as read from the wire, made storable
+                _, raw = storable(json.loads(storable(payload)[0]))
+                assert not any("\x00" in s for s in strings(raw))
                 row = plan.model.objects.create(
                     organization=org_a,
                     upstream_id=1,
-                    raw={},
+                    raw=raw,
                     content_hash="x",
                     first_seen_at=now,
                     changed_at=now,
@@ -58,3 +77,10 @@ def test_a_hostile_payload_maps_to_values_that_fit_every_column(org_a, name):
                 assert all(getattr(row, k) is None for k, v in values.items() if v is None)
 
     check()
+
+
+def test_a_payload_is_stored_without_nul_characters_and_keeps_every_other_backslash():
+    text, raw = storable({"notes": "a\x00b", "path": "C:\\u0000", "odd": "\\\x00", "n": 2**70, "x": float("nan")})
+    assert raw == {"notes": "ab", "path": "C:\\u0000", "odd": "\\", "n": 2**70, "x": None}
+    assert json.loads(text) == raw and "\\u0000" not in text.replace("\\\\u0000", "")
+    assert storable({"plain": "text"}) == ('{"plain":"text"}', {"plain": "text"})
