@@ -15,7 +15,6 @@ import logging
 from django.db import transaction
 
 from outbox.kinds import DeliveryKind, register
-from portal import dispatch
 from sync import registry
 from upstream.records import OrderStatus, order_status, to_int
 
@@ -77,6 +76,4 @@ def _vanished(organization, run) -> None:
 registry.listen("orders", after_page=_page, after_vanish=_vanished)
 
 
-dispatch.register(
-    dispatch.Channel(notifications.CHANNEL, process=notifications.send, due=notifications.due_for_redrive)
-)
+notifications.NOTIFIER.register()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.scoping import OrgOwned
-from outbox.models import UNDELIVERED_STATUSES, Delivery
+from outbox.models import Delivery, Submission
+from portal.notifications import Notification
 from upstream import limits
 from upstream.records import OrderStatus
 
@@ -48,7 +48,7 @@ def _party(prefix: str, label: str) -> dict[str, models.CharField]:
     return fields
 
 
-class OrderSubmission(OrgOwned):
+class OrderSubmission(Submission):
     purchase_order = models.CharField(max_length=limits.ORDER_NUMBER)
     customer_order = models.CharField(
         max_length=limits.ORDER_NUMBER, help_text="unique in the organization, whatever the letter case"
@@ -61,27 +61,7 @@ class OrderSubmission(OrgOwned):
     duties_and_taxes_account = models.CharField(max_length=limits.CODE, blank=True)
     importer_same_as_recipient = models.BooleanField(default=False)
 
-    delivery = models.OneToOneField(
-        Delivery,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="order_submission",
-        help_text="the current delivery",
-    )
-    previous_deliveries = models.ManyToManyField(
-        Delivery, blank=True, related_name="+", help_text="rejected deliveries this one corrected"
-    )
-    upstream_id = models.BigIntegerField("upstream order id", null=True, blank=True, db_index=True)
-    upstream_status = models.CharField(max_length=20, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Submission.Meta):
         constraints = [
             # One rule for the form, the upload and concurrent submits: case does not make a new number.
             models.UniqueConstraint(
@@ -97,19 +77,6 @@ class OrderSubmission(OrgOwned):
         from django.urls import reverse
 
         return reverse("orders:submission", args=[self.pk])
-
-    @property
-    def state(self) -> Delivery.Status:
-        """Where the submission is on its way to the upstream: its current delivery's status."""
-        return Delivery.Status(self.delivery.status) if self.delivery else Delivery.Status.QUEUED
-
-    @property
-    def state_label(self) -> str:
-        return self.state.label
-
-    @property
-    def can_resubmit(self) -> bool:
-        return self.state in UNDELIVERED_STATUSES
 
     def party(self, prefix: str) -> dict:
         return {key: getattr(self, f"{prefix}_{key}") for key in PARTY_FIELDS}
@@ -177,23 +144,13 @@ class OrderEvent(OrgOwned):
         return f"order {self.upstream_id}: {self.status}"
 
 
-class OrderNotification(OrgOwned):
+class OrderNotification(Notification):
     """An e-mail to the submitting buyer about one status of one order: sent at most once."""
 
     submission = models.ForeignKey(OrderSubmission, on_delete=models.CASCADE, related_name="notifications")
-    status = models.CharField(max_length=20)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    email = models.EmailField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Notification.Meta):
         constraints = [models.UniqueConstraint(fields=["submission", "status"], name="orders_notify_once_per_status")]
-
-    def __str__(self) -> str:
-        return f"{self.status} e-mail for {self.submission}"
 
 
 # The orders list's statuses: the upstream's for a mirrored order, the delivery's for a submission

@@ -114,9 +114,10 @@ class OrderPage:
     def attempts(self) -> list[DeliveryAttempt]:
         if self.submission is None:
             return []
-        deliveries = [d for d in [self.submission.delivery, *self.submission.previous_deliveries.all()] if d]
         return list(
-            DeliveryAttempt.objects.filter(delivery__in=deliveries).select_related("delivery").order_by("-started_at")
+            DeliveryAttempt.objects.filter(delivery__in=self.submission.deliveries)
+            .select_related("delivery")
+            .order_by("-started_at")
         )
 
     # -- what the upstream did with it -----------------------------------------------------------

@@ -103,16 +103,8 @@ def submit(organization, user, submission: OrderSubmission, lines: list[dict]) -
 def resubmit(organization, user, submission: OrderSubmission, lines: list[dict]) -> OrderSubmission:
     """A corrected rejected (or failed) submission goes out as a new delivery with a new key."""
     with transaction.atomic():
-        locked = (
-            OrderSubmission.objects.select_for_update(of=("self",)).select_related("delivery").get(pk=submission.pk)
-        )
-        if not locked.can_resubmit:
-            raise ValueError("only a rejected or failed order can be corrected and sent again")
-        if locked.delivery_id:
-            submission.previous_deliveries.add(locked.delivery_id)
+        outbox.reopen_submission(submission)
         _copy_importer(submission)
-        submission.upstream_id = None
-        submission.upstream_status = ""
         submission.save()
         saved = _save_lines(submission, lines)
         _enqueue(organization, user, submission, saved)
@@ -120,10 +112,7 @@ def resubmit(organization, user, submission: OrderSubmission, lines: list[dict])
 
 
 def _enqueue(organization, user, submission: OrderSubmission, lines: list[OrderSubmissionLine]) -> None:
-    payload = build_payload(submission, lines, organization)
-    delivery = outbox.enqueue(organization, KIND, "POST", PATH, payload, created_by=user)
-    submission.delivery = delivery
-    submission.save(update_fields=["delivery", "updated_at"])
+    outbox.send_submission(submission, KIND, "POST", PATH, build_payload(submission, lines, organization), user=user)
     rows.refresh(organization.pk, submission_ids=[submission.pk])
 
 

@@ -95,6 +95,59 @@ OPEN_STATUSES = (Delivery.Status.QUEUED, Delivery.Status.SENDING, Delivery.Statu
 UNDELIVERED_STATUSES = (Delivery.Status.REJECTED, Delivery.Status.FAILED)
 
 
+class Submission(OrgOwned):
+    """Abstract base of a local record the upstream is asked to create (an order, an RMA):
+    what a member submitted, exactly, and the delivery that carries it.
+
+    The submission's state is its current delivery's status; a rejected or failed one can be
+    corrected and sent again as a new delivery (the earlier ones stay linked). Once the
+    upstream has it, `upstream_id` names the object and the mirror is the truth about it.
+    `outbox.services.send_submission` and `reopen_submission` are the only writers of these
+    fields.
+    """
+
+    delivery = models.OneToOneField(
+        Delivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="%(app_label)s_%(class)s",
+        help_text="the current delivery",
+    )
+    previous_deliveries = models.ManyToManyField(
+        Delivery, blank=True, related_name="+", help_text="rejected deliveries this one corrected"
+    )
+    upstream_id = models.BigIntegerField("upstream id", null=True, blank=True, db_index=True)
+    upstream_status = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def state(self) -> Delivery.Status:
+        """Where the submission is on its way to the upstream: its current delivery's status."""
+        return Delivery.Status(self.delivery.status) if self.delivery else Delivery.Status.QUEUED
+
+    @property
+    def state_label(self) -> str:
+        return self.state.label
+
+    @property
+    def can_resubmit(self) -> bool:
+        return self.state in UNDELIVERED_STATUSES
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """The current delivery and the ones it corrected."""
+        return [d for d in [self.delivery, *self.previous_deliveries.all()] if d]
+
+
 class DeliveryAttempt(models.Model):
     ORG_LOOKUP = "delivery__organization"
 

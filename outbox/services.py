@@ -26,7 +26,7 @@ from portal import dispatch
 from upstream.client import encode_json
 
 from . import kinds
-from .models import OPEN_STATUSES, Delivery, DeliveryAttempt
+from .models import OPEN_STATUSES, Delivery, DeliveryAttempt, Submission
 
 CHANNEL = "outbox"
 Status = Delivery.Status
@@ -63,6 +63,28 @@ def enqueue(
     delivery = Delivery.objects.create(**fields)
     dispatch.on_commit(CHANNEL, delivery.pk)
     return delivery
+
+
+def send_submission(submission: Submission, kind: str, method: str, path: str, payload: dict, *, user=None) -> Delivery:
+    """Queue a submission's delivery and make it the submission's current one (in the caller's
+    transaction, with the submission's own rows)."""
+    delivery = enqueue(submission.organization, kind, method, path, payload, created_by=user)
+    submission.delivery = delivery
+    submission.save(update_fields=["delivery", "updated_at"])
+    return delivery
+
+
+def reopen_submission(submission: Submission) -> None:
+    """Before a corrected submission goes out again (inside the caller's transaction): lock it,
+    check it was rejected or failed, keep its delivery as a previous one, forget the upstream's
+    earlier answer. ValueError when it is not undelivered (another request sent it meanwhile)."""
+    locked = type(submission).objects.select_for_update(of=("self",)).select_related("delivery").get(pk=submission.pk)
+    if not locked.can_resubmit:
+        raise ValueError("only a rejected or failed submission can be corrected and sent again")
+    if locked.delivery_id:
+        submission.previous_deliveries.add(locked.delivery_id)
+    submission.upstream_id = None
+    submission.upstream_status = ""
 
 
 def backoff_seconds(attempts: int) -> float:
