@@ -65,13 +65,15 @@ def _apply(organization, upstream_id: int, raw: dict, source: str, partial: bool
     resource = registry.get("orders")
     order = Order.objects.select_for_update().filter(organization=organization, upstream_id=upstream_id).first()
     if partial and order is not None and isinstance(order.raw, dict):
-        raw = {**order.raw, **raw}
+        # The payload's fields in its own order, then the stored ones it does not carry
+        # (PostgreSQL's jsonb keeps keys in its own order: a full payload must hash as sent).
+        raw = {**raw, **{key: value for key, value in order.raw.items() if key not in raw}}
     text, raw = storable(raw)
     digest = content_hash(text)
     values = resource.mapper(raw)
     now = timezone.now()
     if order is not None:
-        if order.content_hash == digest and order.vanished_at is None:
+        if (order.content_hash == digest or order.raw == raw) and order.vanished_at is None:
             return Applied(Outcome.DUPLICATE, order, order.status)
         incoming = values.get("updated_upstream_at")
         if order.updated_upstream_at and incoming and incoming < order.updated_upstream_at:
