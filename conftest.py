@@ -175,3 +175,76 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, message: s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+@pytest.fixture
+def fast_outbox(settings):
+    """Outbox and client back-offs short enough for a test to watch retries happen."""
+    settings.OUTBOX_RETRY_BASE = 0.2
+    settings.OUTBOX_RETRY_CAP = 0.5
+    settings.OUTBOX_REDRIVE_GRACE = 1.0
+    settings.UPSTREAM_BACKOFF_BASE = 0.05
+    settings.UPSTREAM_BACKOFF_CAP = 0.2
+    settings.UPSTREAM_READ_TIMEOUT = 5.0
+    return settings
+
+
+# Real Chromium (Debian's package) for the browser tests; Playwright never downloads its own.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Runs in every document before its own scripts (through the DevTools protocol, which the
+# policy does not govern) and records each Content-Security-Policy violation it reports.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(
+    e.violatedDirective + " " + (e.blockedURI || "inline") + " " + e.sourceFile + ":" + e.lineNumber
+  );
+});
+"""
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A Chromium page. Every browser test also fails on a Content-Security-Policy violation
+    reported in the console of any page it loaded (set `page.csp_expected = True` in a test
+    that provokes one on purpose)."""
+    import shutil
+
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls here stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    chromium = shutil.which("chromium")
+    if chromium is None:  # Playwright would point at its own download, which this project never uses
+        pytest.fail("Chromium is not installed: the browser tests need Debian's package (apt-get install chromium)")
+    console: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.set_default_timeout(15000)
+        context.add_init_script(RECORD_CSP_VIOLATIONS)
+        new = context.new_page()
+        new.csp_expected = False
+        new.on(
+            "console",
+            lambda message: (
+                console.append(f"{new.url}: {message.text}") if "Content Security Policy" in message.text else None
+            ),
+        )
+        yield new
+        expected = new.csp_expected
+        browser.close()
+        # While Playwright's loop runs, Django keeps this test's connections in that loop's
+        # context: close them here, or they outlive the test and block dropping the test database.
+        connections.close_all()
+    if not expected:
+        assert console == [], f"Content-Security-Policy violations: {console}"

@@ -51,7 +51,7 @@ class MembershipForm(forms.ModelForm):
 
     class Meta:
         model = Membership
-        fields = ["user", "organization", "roles", "notify_order_updates"]
+        fields = ["user", "organization", "roles", "notify_order_updates", "notify_rma_updates"]
 
 
 class MembershipInline(admin.TabularInline):
@@ -101,7 +101,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     form = MembershipForm
-    list_display = ["user", "organization", "role_list", "notify_order_updates", "created_at"]
+    list_display = ["user", "organization", "role_list", "notify_order_updates", "notify_rma_updates", "created_at"]
     list_filter = [RoleFilter, "organization", "notify_order_updates"]
     search_fields = ["user__username", "user__email", "organization__name", "organization__slug"]
     autocomplete_fields = ["user", "organization"]

@@ -10,7 +10,7 @@ from .roles import Role
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = Membership
-        fields = ["notify_order_updates"]
+        fields = ["notify_order_updates", "notify_rma_updates"]
 
 
 class MemberRolesForm(forms.ModelForm):

@@ -108,6 +108,7 @@ class Membership(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     roles = RolesField()
     notify_order_updates = models.BooleanField("email me when my orders are released or shipped", default=True)
+    notify_rma_updates = models.BooleanField("email me when my RMAs change status or close", default=True)
     list_settings = models.JSONField(
         default=dict, blank=True, help_text="per list: the columns shown and the page size this member chose"
     )

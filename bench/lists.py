@@ -1,27 +1,32 @@
-"""Benchmark: the orders list at a million rows, on PostgreSQL.
+"""Benchmark: the orders list and the RMA lists at a million rows each, on PostgreSQL.
 
 Fills one organization with 1,000,000 mirror orders (two lines each, a tracking number per
 shipped order, one `OrderRow` each, computed by `orders.rows.row_values` as the app writes
-it) and a second with 100,000, with COPY; adds a few hundred local submissions through the
-app's own `orders.rows.refresh`. Then, through Django's test client as a member with every
-role, it times each page of the orders list several times (after one warm-up) and counts its
+it) and 1,000,000 mirrored RMAs (one `RmaRow` each, by `rmas.rows.row_values`), and a second
+organization with 100,000 of each, with COPY; adds a few hundred local submissions of each
+kind through the apps' own `refresh`. Then, through Django's test client as a member with
+every role, it times each page of each list several times (after one warm-up) and counts its
 queries:
 
-- the first page, each status tab, a search for one customer order, a sort by each sortable
-  column both ways, the page after 500 pages of 50 (its keyset equivalent: `?after=` the cursor
-  of the row at position 24,999, checked to start at position 25,000), a product-code filter
-  and the last page;
+- orders: the first page, each status tab, a search for one customer order, a sort by each
+  sortable column both ways, the page after 500 pages of 50 (its keyset equivalent: `?after=`
+  the cursor of the row at position 24,999, checked to start at position 25,000), a
+  product-code filter and the last page;
+- RMAs: the first page, the Open and Closed tabs, a search for one serial and for one RMA
+  number, a sort by each sortable column both ways, page 501 as above, each filter (status,
+  request type, serial, item, item category, start and closed date ranges) and the last page;
 - the same cases on the second organization, to show the query count does not grow;
-- a full CSV export of each organization in a fresh process: rows/s, and the peak RSS
-  (VmHWM) before and after, which stays flat.
+- a full CSV export of each list and organization in a fresh process: rows/s, and the peak
+  RSS (VmHWM) before and after, which stays flat.
 
-    .venv/bin/python bench/lists.py                  # fill, then measure
+    .venv/bin/python bench/lists.py                  # fill, then measure both lists
+    .venv/bin/python bench/lists.py --lists rmas     # only the RMA lists (fill and measure)
     .venv/bin/python bench/lists.py --no-fill        # measure the database of the last run
 
 The database (`portal_bench_lists` on the server of DATABASE_URL if that is PostgreSQL, else
 on 127.0.0.1:5432; `--database-url` to choose) is dropped, created afresh and migrated. The
-COPY drops the secondary indexes of the four tables it fills and builds them afterwards (much
-faster than maintaining a dozen indexes, a trigram one among them, row by row), then runs
+COPY drops the secondary indexes of the tables it fills and builds them afterwards (much
+faster than maintaining a dozen indexes, trigram ones among them, row by row), then runs
 VACUUM ANALYZE (autovacuum may be off). Before measuring, the objects start-up left are collected
 once and frozen (gc.freeze), so that a full collection (tens of ms) does not land in a timed request.
 Prints markdown tables, and EXPLAIN (ANALYZE, BUFFERS) of the slowest query of any case slower than
@@ -58,11 +63,9 @@ SIZES = (1_000_000, 100_000)
 REPEAT = 7
 PER_PAGE = 50
 PAGE = 500  # the page the keyset case stands for
-BATCH = 20_000  # orders per COPY write
-LOCAL_ROWS = (300, 30)  # local submissions (rows the mirror has not got yet) per organization
-TABLES = ("mirror_order", "mirror_orderline", "mirror_ordertrackingnumber", "orders_orderrow")
+BATCH = 20_000  # objects per COPY write
+LOCAL_ROWS = (300, 30)  # local submissions (rows the mirror has not got yet) per organization and list
 ORGS = (("bench-big", "Acme Bench", "SEED"), ("bench-small", "Globex Bench", "GLBX"))
-LIST_URL = "/orders/"
 
 FIRST = (  # noqa: SIM905  (a list of words reads better as words)
     "John Maria Chen Fatima Lars Aiko Priya Tom Olga Diego Amara Noah Sofia Liam Mei Omar Hana Lucas Ines Raj "
@@ -85,6 +88,31 @@ SHIP_METHODS = (
 )
 SHIP_WEIGHTS = (30, 6, 30, 8, 10, 8, 5, 3)
 CATALOG = tuple(f"SKU-{k:05d}" for k in range(1000))  # the sandbox's SKU style
+
+# RMAs: the sandbox's statuses and subjects; eight item categories of thirty items each.
+RMA_OPEN = ((1, "Not Received"), (2, "Checked In"), (3, "In Repair"), (4, "Repaired"))
+RMA_CLOSED = (5, "Closed")
+REQUEST_TYPE_WEIGHTS = (35, 25, 25, 5, 10)  # Replacement Parts .. Repair and Stock
+RMA_SUBJECTS = (  # noqa: SIM905
+    "Hardware|No POST|Disk failure|Trial Management|Fan noise|Overheating|Memory errors|PSU failure|"
+    "Network card|Dead on arrival|Intermittent reboot|BMC unreachable"
+).split("|")
+RMA_CATEGORIES = (  # (id, name, item family, weight)
+    (3, "Server", "Rackmount", 30),
+    (4, "Workstation", "Tower", 20),
+    (5, "Storage", "JBOD", 12),
+    (6, "Network Appliance", "Firewall", 10),
+    (7, "Edge Computer", "Edge Box", 10),
+    (8, "GPU Server", "GPU Node", 8),
+    (9, "Industrial PC", "Panel PC", 6),
+    (10, "Thin Client", "Thin Client", 4),
+)
+RMA_ITEMS = tuple(  # (item id, name, category id, category name)
+    (100_000 + 100 * c + k, f"{family} {name[:1]}-{200 + 7 * k}", category_id, name)
+    for c, (category_id, name, family, _weight) in enumerate(RMA_CATEGORIES)
+    for k in range(30)
+)
+RMA_ITEM_WEIGHTS = tuple(weight for _id, _name, _family, weight in RMA_CATEGORIES for _k in range(30))
 
 
 def bench_url(explicit: str | None) -> str:
@@ -262,7 +290,126 @@ def org_batches(
         yield batch
 
 
-def secondary_indexes(conn: Any) -> list[tuple[str, str, str, str | None]]:
+def order_tables(org_id: int, prefix: str, count: int, n: int, ids: Any, end: float) -> Iterator[dict[str, list[str]]]:
+    for batch in org_batches(org_id, prefix, count, 10_000_000 * (n + 1), ids, end, seed=n):
+        yield {
+            "mirror_order": batch.orders,
+            "mirror_orderline": batch.lines,
+            "mirror_ordertrackingnumber": batch.tracking,
+            "orders_orderrow": batch.rows,
+        }
+
+
+RMA_COLUMNS = (
+    "id, organization_id, upstream_id, raw, content_hash, first_seen_at, changed_at, vanished_at, subject, "
+    "order_id, repair_order_id, replacement_order_id, manufacturer_serial, start_date, closed_date, status_id, "
+    "status_name, item_id, item_name, category_name, request_type_id, is_open, detail, detail_hash, "
+    "detail_fetched_at"
+)
+
+
+@dataclass
+class RmaIds:
+    rma: int = 0
+    row: int = 0
+
+
+def rma_open(age_days: float, r: float) -> bool:
+    """Recent RMAs are mostly open; older ones closed, but for a few stuck."""
+    if age_days < 10:
+        return r < 0.9
+    if age_days < 30:
+        return r < 0.5
+    if age_days < 90:
+        return r < 0.1
+    return r < 0.01
+
+
+def rma_tables(org_id: int, prefix: str, count: int, n: int, ids: RmaIds, end: float) -> Iterator[dict[str, list[str]]]:
+    """The COPY lines of one organization's RMAs, `BATCH` at a time, started over three years."""
+    from datetime import date, timedelta
+
+    from rmas.rows import ROW_FIELDS, row_values
+
+    rng = random.Random(1000 + n)
+    span_days = 3 * 365
+    last_day = date.fromtimestamp(end)
+    upstream_base = 50_000_000 + 10_000_000 * n
+    for first in range(0, count, BATCH):
+        size = min(BATCH, count - first)
+        rmas: list[str] = []
+        rows: list[str] = []
+        items = rng.choices(RMA_ITEMS, weights=RMA_ITEM_WEIGHTS, k=size)
+        kinds = rng.choices(range(1, 6), weights=REQUEST_TYPE_WEIGHTS, k=size)
+        for k in range(size):
+            i = first + k
+            ids.rma += 1
+            ids.row += 1
+            upstream_id = upstream_base + i
+            age = span_days - (i + rng.random()) * span_days / count
+            start = last_day - timedelta(days=int(age))
+            is_open = rma_open(age, rng.random())
+            closed = None if is_open else min(last_day, start + timedelta(days=rng.randint(2, 40)))
+            status_id, status = rng.choice(RMA_OPEN) if is_open else RMA_CLOSED
+            item_id, item, _category_id, category = items[k]
+            serial = f"{prefix[:2]}{i:07d}JB{rng.randrange(1000):03d}"
+            subject = rng.choice(RMA_SUBJECTS)
+            changed = stamp(end - max(0.0, age - 1) * 86400 + 3600) if is_open else f"{closed} 18:00:00+00"
+            seen = f"{start} 09:00:00+00"
+            raw = json.dumps({"id": upstream_id, "manufacturer_serial": serial, "status": {"id": status_id}})
+            rmas.append(
+                "\t".join(
+                    (
+                        str(ids.rma),
+                        str(org_id),
+                        str(upstream_id),
+                        copy_text(raw),
+                        f"{upstream_id:032x}",
+                        seen,
+                        changed,
+                        "\\N",
+                        subject,
+                        str(200_000 + i),
+                        str(149_000 + i) if status_id >= 3 else "\\N",
+                        "\\N",
+                        serial,
+                        start.isoformat(),
+                        closed.isoformat() if closed else "\\N",
+                        str(status_id),
+                        status,
+                        str(item_id),
+                        item,
+                        category,
+                        str(kinds[k]),
+                        "t" if is_open else "f",
+                        "\\N",
+                        "",
+                        "\\N",
+                    )
+                )
+                + "\n"
+            )
+            values = row_values(
+                organization_id=org_id,
+                rma_id=ids.rma,
+                submission_id=None,
+                upstream_id=upstream_id,
+                subject=subject,
+                status=status,
+                is_open=is_open,
+                request_type=kinds[k],
+                manufacturer_serial=serial,
+                item_name=item,
+                category_name=category,
+                start_date=start,
+                closed_date=closed,
+                updated_at=changed,
+            )
+            rows.append("\t".join([str(ids.row), *(copy_text(values[f]) for f in ROW_FIELDS)]) + "\n")
+        yield {"mirror_rma": rmas, "rmas_rmarow": rows}
+
+
+def secondary_indexes(conn: Any, tables: list[str]) -> list[tuple[str, str, str, str | None]]:
     """(table, index, CREATE INDEX statement, unique constraint name or None) of every index but the
     primary keys of the filled tables."""
     rows = conn.execute(
@@ -275,7 +422,7 @@ def secondary_indexes(conn: Any) -> list[tuple[str, str, str, str | None]]:
         WHERE t.relname = ANY(%s) AND NOT x.indisprimary
         ORDER BY pg_relation_size(t.oid) DESC, i.relname
         """,
-        [list(TABLES)],
+        [tables],
     ).fetchall()
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
@@ -355,7 +502,7 @@ def setup_orgs() -> list[Any]:
     return orgs
 
 
-def add_local_rows(org: Any, count: int, seed: int) -> None:
+def add_local_orders(org: Any, count: int, seed: int) -> None:
     """Submissions the mirror has not got yet, in every delivery status, their rows written by the app."""
     from decimal import Decimal
 
@@ -416,7 +563,84 @@ def add_local_rows(org: Any, count: int, seed: int) -> None:
     refresh(org.pk, submission_ids=[s.pk for s in submissions])
 
 
-def fill(url: str, sizes: tuple[int, ...]) -> list[tuple[str, float]]:
+def add_local_rmas(org: Any, count: int, seed: int) -> None:
+    """RMA requests the mirror has not got yet, in every delivery status, their rows written by the app."""
+    from outbox.models import Delivery
+    from rmas.models import RmaSubmission
+    from rmas.rows import refresh
+
+    rng = random.Random(seed)
+    statuses = [s for s in Delivery.Status if s != Delivery.Status.CONFLICT]
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                organization=org,
+                kind=Delivery.Kind.RMA_CREATE,
+                method="POST",
+                path="/v2/rmas",
+                body="{}",
+                status=statuses[k % len(statuses)],
+            )
+            for k in range(count)
+        ]
+    )
+    submissions = RmaSubmission.objects.bulk_create(
+        [
+            RmaSubmission(
+                organization=org,
+                delivery=delivery,
+                request_type=rng.choices(range(1, 6), weights=REQUEST_TYPE_WEIGHTS)[0],
+                manufacturer_serial=f"WEB{k:05d}JB{rng.randrange(1000):03d}",
+                problem="Does not POST after a firmware update.",
+                replacement_name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            )
+            for k, delivery in enumerate(deliveries)
+        ]
+    )
+    refresh(org.pk, submission_ids=[s.pk for s in submissions])
+
+
+def order_row_fields() -> tuple[str, ...]:
+    from orders.rows import ROW_FIELDS
+
+    return ROW_FIELDS
+
+
+def rma_row_fields() -> tuple[str, ...]:
+    from rmas.rows import ROW_FIELDS
+
+    return ROW_FIELDS
+
+
+Check = Callable[["Result"], str]  # what is wrong with a case's page ("" if nothing)
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """One list under test: the tables it fills and how, its local rows, its page cases."""
+
+    name: str
+    url: str
+    row_table: str  # the list's own table
+    link: str  # the row table's column naming the mirrored object
+    default_sort: str  # the column of the default sort (descending)
+    copies: tuple[tuple[str, str | Callable[[], tuple[str, ...]]], ...]  # (table, COPY columns), in fill order
+    tables: Callable[..., Iterator[dict[str, list[str]]]]  # (org id, prefix, count, n, ids, end) -> table: lines
+    new_ids: Callable[[], Any]
+    add_local: Callable[[Any, int, int], None]
+    cases: Callable[[ListSpec, int, str, int], list[tuple[str, str, Check]]]
+    row_url: Callable[[int | None, int | None], str]
+
+    @property
+    def table_names(self) -> list[str]:
+        return [table for table, _columns in self.copies]
+
+    def columns(self, table: str) -> str:
+        columns = dict(self.copies)[table]
+        return columns if isinstance(columns, str) else "id, " + ", ".join(columns())
+
+
+def fill(url: str, sizes: tuple[int, ...], specs: list[ListSpec]) -> list[tuple[str, float]]:
     """A fresh database, filled. Returns (step, seconds)."""
     import psycopg
     from psycopg.copy import QueuedLibpqWriter
@@ -434,9 +658,10 @@ def fill(url: str, sizes: tuple[int, ...]) -> list[tuple[str, float]]:
 
     django.setup()
     orgs = setup_orgs()
+    tables = [table for spec in specs for table in spec.table_names]
 
     with psycopg.connect(url, autocommit=True) as conn:
-        indexes = secondary_indexes(conn)
+        indexes = secondary_indexes(conn, tables)
         for table, index, _sql, constraint in indexes:
             if constraint:
                 conn.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"')
@@ -444,67 +669,65 @@ def fill(url: str, sizes: tuple[int, ...]) -> list[tuple[str, float]]:
                 conn.execute(f'DROP INDEX "{index}"')
 
     started = time.perf_counter()
-    end = float(int(time.time()) // 86400 * 86400 - 86400)  # the last order: yesterday
-    ids = Ids()
-    totals = dict.fromkeys(TABLES, 0)
+    end = float(int(time.time()) // 86400 * 86400 - 86400)  # the last order and RMA: yesterday
+    totals = dict.fromkeys(tables, 0)
     with ExitStack() as stack:
-        conns = [stack.enter_context(psycopg.connect(url)) for _ in TABLES]
-        copies = []
-        for conn, table, columns in zip(
-            conns,
-            TABLES,
-            (ORDER_COLUMNS, LINE_COLUMNS, TRACKING_COLUMNS, "id, " + ", ".join(_row_fields())),
-            strict=True,
-        ):
-            # The generated rows reference each other correctly; replica role skips the row-by-row FK triggers.
-            conn.execute("SET session_replication_role = replica")
-            cursor = conn.cursor()
-            copy_sql = f"COPY {table} ({columns}) FROM STDIN"
-            copies.append(stack.enter_context(cursor.copy(copy_sql, writer=QueuedLibpqWriter(cursor))))
-        for n, ((_slug, _name, prefix), org, size) in enumerate(zip(ORGS, orgs, sizes, strict=False)):
-            for batch in org_batches(org.pk, prefix, size, 10_000_000 * (n + 1), ids, end, seed=n):
-                for table, copy, lines in zip(
-                    TABLES, copies, (batch.orders, batch.lines, batch.tracking, batch.rows), strict=True
-                ):
-                    copy.write("".join(lines))
-                    totals[table] += len(lines)
+        copies = {}
+        for spec in specs:
+            for table in spec.table_names:
+                conn = stack.enter_context(psycopg.connect(url))
+                # The generated rows reference each other correctly; replica role skips the row-by-row FK triggers.
+                conn.execute("SET session_replication_role = replica")
+                cursor = conn.cursor()
+                copy_sql = f"COPY {table} ({spec.columns(table)}) FROM STDIN"
+                copies[table] = stack.enter_context(cursor.copy(copy_sql, writer=QueuedLibpqWriter(cursor)))
+        for spec in specs:
+            ids = spec.new_ids()
+            for n, ((_slug, _name, prefix), org, size) in enumerate(zip(ORGS, orgs, sizes, strict=False)):
+                for batch in spec.tables(org.pk, prefix, size, n, ids, end):
+                    for table, lines in batch.items():
+                        copies[table].write("".join(lines))
+                        totals[table] += len(lines)
         generated = time.perf_counter() - started
     # Leaving the stack ended each COPY and committed its connection.
     copied = time.perf_counter() - started
-    steps.append((f"COPY 4 tables at once (rows made by Python and row_values in {generated:.1f} s of it)", copied))
+    steps.append(
+        (f"COPY {len(tables)} tables at once (rows made by Python and row_values in {generated:.1f} s of it)", copied)
+    )
 
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in TABLES:
+        for table in tables:
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-    # The trigram index first (the longest, and not built in parallel), the B-trees beside it.
+    # The trigram indexes first (the longest, and not built in parallel), the B-trees beside them.
     creates = [sql for _t, _i, sql, _c in sorted(indexes, key=lambda x: " gin " not in x[2])]
     took = in_parallel(url, creates, workers=2, setup=("SET maintenance_work_mem = '1GB'",))
     with psycopg.connect(url, autocommit=True) as conn:
         for table, index, _sql, constraint in indexes:
             if constraint:
                 conn.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" UNIQUE USING INDEX "{index}"')
-    gin = next((t for sql, t in took.items() if " gin " in sql), 0.0)
+    gin = [t for sql, t in took.items() if " gin " in sql]
     steps.append(
         (
-            f"build the {len(indexes)} secondary indexes again, 2 at a time (the trigram one: {gin:.1f} s; "
-            f"the {len(took) - 1} B-trees: {sum(took.values()) - gin:.1f} s)",
+            f"build the {len(indexes)} secondary indexes again, 2 at a time (trigram: {len(gin)} in "
+            f"{sum(gin):.1f} s; B-trees: {len(took) - len(gin)} in {sum(took.values()) - sum(gin):.1f} s)",
             time.perf_counter() - started,
         )
     )
 
-    started = time.perf_counter()
-    for n, (org, count) in enumerate(zip(orgs, LOCAL_ROWS, strict=False)):
-        add_local_rows(org, count, seed=100 + n)
-    steps.append(
-        (
-            f"{' + '.join(map(str, LOCAL_ROWS[: len(orgs)]))} local submissions (orders.rows.refresh)",
-            time.perf_counter() - started,
+    for spec in specs:
+        started = time.perf_counter()
+        for n, (org, count) in enumerate(zip(orgs, LOCAL_ROWS, strict=False)):
+            spec.add_local(org, count, 100 + n)
+        steps.append(
+            (
+                f"{' + '.join(map(str, LOCAL_ROWS[: len(orgs)]))} local submissions ({spec.name}.rows.refresh)",
+                time.perf_counter() - started,
+            )
         )
-    )
 
     started = time.perf_counter()
-    in_parallel(url, [f"VACUUM (ANALYZE) {t}" for t in TABLES], workers=2)
+    in_parallel(url, [f"VACUUM (ANALYZE) {t}" for t in tables], workers=2)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ANALYZE")
     steps.append(("VACUUM ANALYZE", time.perf_counter() - started))
@@ -515,12 +738,6 @@ def fill(url: str, sizes: tuple[int, ...]) -> list[tuple[str, float]]:
         flush=True,
     )
     return steps
-
-
-def _row_fields() -> tuple[str, ...]:
-    from orders.rows import ROW_FIELDS
-
-    return ROW_FIELDS
 
 
 # -- measure -------------------------------------------------------------------------------------
@@ -554,12 +771,12 @@ class Result:
         return str(low) if low == high else f"{low}–{high}"
 
 
-def page_facts(html: str) -> tuple[int, str, str, str]:
+def page_facts(html: str, list_url: str) -> tuple[int, str, str, str]:
     """(rows on the page, the summary line, the first row's link and its text)."""
     summary = re.search(r'id="list-summary">(.*?)</p>', html, re.S)
     body = html.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
     rows = body.count("<tr>") - (1 if "colspan=" in body else 0)
-    link = re.search(r'<a href="(/orders/[^"]+)">([^<]*)</a>', body)
+    link = re.search(rf'<a href="({re.escape(list_url)}[^"]+)">([^<]*)</a>', body)
     return (
         rows,
         summary.group(1).strip() if summary else "?",
@@ -568,7 +785,7 @@ def page_facts(html: str) -> tuple[int, str, str, str]:
     )
 
 
-def measure(client: Any, case: str, url: str, repeat: int) -> Result:
+def measure(client: Any, spec: ListSpec, case: str, url: str, repeat: int) -> Result:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -590,53 +807,43 @@ def measure(client: Any, case: str, url: str, repeat: int) -> Result:
         db_times.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
         html = response.content.decode()
         captured = list(ctx.captured_queries)
-    rows, summary, link, text = page_facts(html)
+    rows, summary, link, text = page_facts(html, spec.url)
     slowest = max(captured, key=lambda q: float(q["time"]))
     return Result(
         case, times, queries, db_times, rows, summary, link, text, slowest["sql"], float(slowest["time"]) * 1000
     )
 
 
-def keyset_cursor(org_id: int, position: int) -> tuple[str, str]:
+def keyset_cursor(spec: ListSpec, org_id: int, position: int) -> tuple[str, str]:
     """The `after` cursor of the row at `position` of the default sort, and the link of the row after it."""
     from django.db import connection
 
-    from orders.models import row_url
     from portal.lists import Cursor
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT created_at, id, order_id, submission_id FROM orders_orderrow WHERE organization_id = %s "
-            "ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 2",
+            f"SELECT {spec.default_sort}, id, {spec.link}_id, submission_id FROM {spec.row_table} "
+            f"WHERE organization_id = %s ORDER BY {spec.default_sort} DESC, id DESC OFFSET %s LIMIT 2",
             [org_id, position],
         )
-        (value, id_, _o, _s), (_v, _i, order_id, submission_id) = cursor.fetchall()
-    return Cursor(value, id_, position).encode(), row_url(order_id, submission_id)
-
-
-Check = Callable[[Result], str]  # what is wrong with a case's page ("" if nothing)
+        (value, id_, _o, _s), (_v, _i, object_id, submission_id) = cursor.fetchall()
+    return Cursor(value, id_, position).encode(), spec.row_url(object_id, submission_id)
 
 
 def nothing_wrong(result: Result) -> str:
     return ""
 
 
-def cases(org_id: int, prefix: str, size: int, sku: str) -> list[tuple[str, str, Check]]:
-    """(case, URL, check) of one organization."""
-    from orders.lists import OrderListView
-    from orders.models import ROW_SORTS
+def sort_cases(spec: ListSpec, view: Any, row_sorts: tuple[str, ...]) -> list[tuple[str, str, Check]]:
+    sortable = [c.name for c in view.columns if c.sortable]
+    if sorted(sortable) != sorted(row_sorts):
+        print(f"note: sortable columns {sortable} differ from ROW_SORTS {list(row_sorts)}", file=sys.stderr)
+    return [(f"sort {s}", f"{spec.url}?sort={s}", nothing_wrong) for name in sortable for s in (name, f"-{name}")]
 
-    sortable = [c.name for c in OrderListView.columns if c.sortable]
-    if sorted(sortable) != sorted(ROW_SORTS):
-        print(f"note: sortable columns {sortable} differ from ROW_SORTS {list(ROW_SORTS)}", file=sys.stderr)
+
+def deep_page_case(spec: ListSpec, org_id: int) -> tuple[str, str, Check]:
     position = PAGE * PER_PAGE - 1  # the last row of page 500: the next page starts at position 25,000
-    cursor, expected = keyset_cursor(org_id, position)
-    found = f"{prefix}-{size * 3 // 7:07d}"
-
-    def one_row(result: Result) -> str:
-        if result.rows == 1 and result.first_text == found:
-            return ""
-        return f"{result.rows} rows, the first {result.first_text!r}, for the one order {found}"
+    cursor, expected = keyset_cursor(spec, org_id, position)
 
     def at_position(result: Result) -> str:
         wrong = []
@@ -646,23 +853,143 @@ def cases(org_id: int, prefix: str, size: int, sku: str) -> list[tuple[str, str,
             wrong.append(f"summary {result.summary!r}, expected 'Showing {position + 2:,}–...'")
         return "; ".join(wrong)
 
-    out: list[tuple[str, str, Check]] = [
-        ("first page", LIST_URL, nothing_wrong),
-        *((f"tab {t}", f"{LIST_URL}?tab={t}", nothing_wrong) for t in ("pending", "released", "shipped", "attention")),
-        (f"search ?q={found}", f"{LIST_URL}?q={found}", one_row),
-    ]
-    for name in sortable:
-        out += [(f"sort {s}", f"{LIST_URL}?sort={s}", nothing_wrong) for s in (name, f"-{name}")]
-    out += [
-        (f"page {PAGE + 1} (keyset: ?after= position {position:,})", f"{LIST_URL}?after={cursor}", at_position),
-        (f"product code {sku}", f"{LIST_URL}?product_code={sku}", nothing_wrong),
-        ("last page ?last=1", f"{LIST_URL}?last=1", nothing_wrong),
-    ]
-    return out
+    return (f"page {PAGE + 1} (keyset: ?after= position {position:,})", f"{spec.url}?after={cursor}", at_position)
 
 
-def export_child(slug: str) -> None:
-    """In a fresh process: stream one organization's full CSV export through the test client."""
+def order_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list[tuple[str, str, Check]]:
+    """(case, URL, check) of one organization's orders list."""
+    from orders.lists import OrderListView
+    from orders.models import ROW_SORTS
+
+    url = spec.url
+    found = f"{prefix}-{size * 3 // 7:07d}"
+    sku = CATALOG[42]
+
+    def one_row(result: Result) -> str:
+        if result.rows == 1 and result.first_text == found:
+            return ""
+        return f"{result.rows} rows, the first {result.first_text!r}, for the one order {found}"
+
+    return [
+        ("first page", url, nothing_wrong),
+        *((f"tab {t}", f"{url}?tab={t}", nothing_wrong) for t in ("pending", "released", "shipped", "attention")),
+        (f"search ?q={found}", f"{url}?q={found}", one_row),
+        *sort_cases(spec, OrderListView, ROW_SORTS),
+        deep_page_case(spec, org_id),
+        (f"product code {sku}", f"{url}?product_code={sku}", nothing_wrong),
+        ("last page ?last=1", f"{url}?last=1", nothing_wrong),
+    ]
+
+
+def rma_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list[tuple[str, str, Check]]:
+    """(case, URL, check) of one organization's RMA lists."""
+    from datetime import timedelta
+    from urllib.parse import urlencode
+
+    from django.db import connection
+
+    from rmas.lists import RmaListView
+    from rmas.models import ROW_SORTS
+
+    url = spec.url
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(upstream_id), max(start_date) FROM mirror_rma WHERE organization_id = %s", [org_id])
+        base, last_day = cursor.fetchone()
+        cursor.execute(
+            "SELECT manufacturer_serial, upstream_id, rma_id, submission_id FROM rmas_rmarow "
+            "WHERE organization_id = %s AND upstream_id = %s",
+            [org_id, base + size * 3 // 7],
+        )
+        serial, number, rma_id, submission_id = cursor.fetchone()
+    expected = spec.row_url(rma_id, submission_id)
+    month_start = (last_day - timedelta(days=180)).replace(day=1)
+    month_end = (month_start + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    month = {"from": month_start.isoformat(), "to": month_end.isoformat()}
+    item = RMA_ITEMS[60][1]  # the first Storage item: about 0.4 % of the RMAs
+
+    def one_row(result: Result) -> str:
+        if result.rows == 1 and result.first_link == expected:
+            return ""
+        return f"{result.rows} rows, the first {result.first_link!r}, for the one RMA {expected}"
+
+    def q(**params: str) -> str:
+        return f"{url}?{urlencode(params)}"
+
+    return [
+        ("first page", url, nothing_wrong),
+        *((f"tab {t}", f"{url}?tab={t}", nothing_wrong) for t in ("open", "closed")),
+        (f"search one serial ?q={serial}", q(q=serial), one_row),
+        (f"search one RMA number ?q={number}", q(q=str(number)), one_row),
+        *sort_cases(spec, RmaListView, ROW_SORTS),
+        deep_page_case(spec, org_id),
+        ("status In Repair", q(status="In Repair"), nothing_wrong),
+        ("request type 4 (Trial and Stock, 5 %)", q(request_type="4"), nothing_wrong),
+        (f"serial {serial[:8]} (10 serials)", q(serial=serial[:8]), nothing_wrong),
+        (f"item {item}", q(item=item), nothing_wrong),
+        ("item category Storage (12 %)", q(category="Storage"), nothing_wrong),
+        (
+            f"started {month['from']} to {month['to']}",
+            q(started_after=month["from"], started_before=month["to"]),
+            nothing_wrong,
+        ),
+        (
+            f"closed {month['from']} to {month['to']}",
+            q(closed_after=month["from"], closed_before=month["to"]),
+            nothing_wrong,
+        ),
+        ("last page ?last=1", f"{url}?last=1", nothing_wrong),
+    ]
+
+
+def order_row_url(order_id: int | None, submission_id: int | None) -> str:
+    from orders.models import row_url
+
+    return row_url(order_id, submission_id)
+
+
+def rma_row_url(rma_id: int | None, submission_id: int | None) -> str:
+    from rmas.rows import row_url
+
+    return row_url(rma_id, submission_id)
+
+
+SPECS = {
+    "orders": ListSpec(
+        name="orders",
+        url="/orders/",
+        row_table="orders_orderrow",
+        link="order",
+        default_sort="created_at",
+        copies=(
+            ("mirror_order", ORDER_COLUMNS),
+            ("mirror_orderline", LINE_COLUMNS),
+            ("mirror_ordertrackingnumber", TRACKING_COLUMNS),
+            ("orders_orderrow", order_row_fields),
+        ),
+        tables=order_tables,
+        new_ids=Ids,
+        add_local=add_local_orders,
+        cases=order_cases,
+        row_url=order_row_url,
+    ),
+    "rmas": ListSpec(
+        name="rmas",
+        url="/rmas/",
+        row_table="rmas_rmarow",
+        link="rma",
+        default_sort="start_date",
+        copies=(("mirror_rma", RMA_COLUMNS), ("rmas_rmarow", rma_row_fields)),
+        tables=rma_tables,
+        new_ids=RmaIds,
+        add_local=add_local_rmas,
+        cases=rma_cases,
+        row_url=rma_row_url,
+    ),
+}
+
+
+def export_child(slug: str, list_url: str) -> None:
+    """In a fresh process: stream one organization's full CSV export of one list through the test client."""
     import django
 
     django.setup()
@@ -673,11 +1000,11 @@ def export_child(slug: str) -> None:
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=slug))
-    client.get(LIST_URL)  # the view, its templates and the connection warm
+    client.get(list_url)  # the view, its templates and the connection warm
     before = vm("VmHWM")
     with CaptureQueriesContext(connection) as ctx:
         started = time.perf_counter()
-        response = client.get(LIST_URL + "?export=csv")
+        response = client.get(list_url + "?export=csv")
         lines = size = 0
         tail = b""
         for chunk in response.streaming_content:  # type: ignore[attr-defined]
@@ -699,10 +1026,10 @@ def export_child(slug: str) -> None:
     print(json.dumps(result))
 
 
-def run_export(slug: str, url: str) -> dict[str, Any]:
+def run_export(slug: str, list_url: str, url: str) -> dict[str, Any]:
     env = {**os.environ, "DATABASE_URL": url}
     out = subprocess.run(
-        [sys.executable, __file__, "--export-child", slug], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, __file__, "--export-child", slug, list_url], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
@@ -717,11 +1044,19 @@ def explain(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def main(url: str, sizes: tuple[int, ...], repeat: int, explain_over: float, do_fill: bool) -> None:
+def main(
+    url: str,
+    sizes: tuple[int, ...],
+    repeat: int,
+    explain_over: float,
+    do_fill: bool,
+    specs: list[ListSpec],
+    only: str | None = None,
+) -> None:
     os.environ["DATABASE_URL"] = url
     print(f"database: {url}\n", flush=True)
     if do_fill:
-        steps = fill(url, sizes)
+        steps = fill(url, sizes, specs)
         print("\n| fill step | seconds |\n|---|---:|")
         for step, seconds in steps:
             print(f"| {step} | {seconds:.1f} |")
@@ -730,92 +1065,114 @@ def main(url: str, sizes: tuple[int, ...], repeat: int, explain_over: float, do_
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
 
     from accounts.models import Organization
-    from mirror.models import Order
-    from orders.models import OrderRow
 
     # A full collection of what start-up left (Django, the fill) takes tens of milliseconds and would land
     # in whichever request triggers it: collected once and frozen, as a pre-forking server can do.
     warm = Client()
     warm.force_login(get_user_model().objects.get(username=ORGS[0][0]))
-    warm.get(LIST_URL)
+    for spec in specs:
+        warm.get(spec.url)
     started = time.perf_counter()
     gc.collect()
     full_gc = (time.perf_counter() - started) * 1000
     gc.freeze()
 
-    results: list[list[Result]] = []
-    totals: list[int] = []
-    for slug, _name, prefix in ORGS:
-        org = Organization.objects.get(slug=slug)
-        totals.append(OrderRow.objects.filter(organization=org).count())
-        client = Client()
-        client.force_login(get_user_model().objects.get(username=slug))
-        sku = CATALOG[42]
-        size = Order.objects.filter(organization=org).count()  # named {prefix}-0000001 to {prefix}-{size}
-        mine = []
-        for case, link, check in cases(org.pk, prefix, size, sku):
-            result = measure(client, case, link, repeat)
-            wrong = check(result)
-            if wrong:
-                print(f"WRONG: {slug}, {case}: {wrong}", file=sys.stderr, flush=True)
-                result.wrong = wrong
-            mine.append(result)
-        results.append(mine)
+    slow: list[Result] = []
+    for spec in specs:
+        results: list[list[Result]] = []
+        totals: list[int] = []
+        for slug, _name, prefix in ORGS:
+            org = Organization.objects.get(slug=slug)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM {spec.row_table} WHERE organization_id = %s", [org.pk])
+                totals.append(cursor.fetchone()[0])
+                cursor.execute(
+                    f"SELECT count(*) FROM {spec.row_table} WHERE organization_id = %s AND {spec.link}_id IS NOT NULL",
+                    [org.pk],
+                )
+                size = cursor.fetchone()[0]  # mirrored objects, numbered 0 to size - 1
+            client = Client()
+            client.force_login(get_user_model().objects.get(username=slug))
+            mine = []
+            for case, link, check in spec.cases(spec, org.pk, prefix, size):
+                if only and not re.search(only, case):
+                    continue
+                result = measure(client, spec, case, link, repeat)
+                wrong = check(result)
+                if wrong:
+                    print(f"WRONG: {spec.name}, {slug}, {case}: {wrong}", file=sys.stderr, flush=True)
+                    result.wrong = wrong
+                mine.append(result)
+            results.append(mine)
 
-    big, small = results[0], results[1] if len(results) > 1 else []
-    print(
-        f"orders list, {totals[0]:,} rows"
-        + (f" (second organization: {totals[1]:,})" if len(totals) > 1 else "")
-        + f"; {repeat} runs of each case after one warm-up, time around client.get (server time); "
-        + f"start-up objects frozen (gc.freeze) after a full collection of {full_gc:.0f} ms\n"
-    )
-    print("| case | p50 ms | p95 ms | of which SQL (p50) | queries | rows shown | 2nd org p50 ms | 2nd org queries |")
-    print("|---|---:|---:|---:|---:|---|---:|---:|")
-    for n, r in enumerate(big):
-        other = small[n] if n < len(small) else None
+        big, small = results[0], results[1] if len(results) > 1 else []
         print(
-            f"| {r.case} | {r.p50:.1f} | {r.p95:.1f} | {percentile(r.db_times, 50):.0f} | {r.query_text} "
-            f"| {r.rows} ({r.summary})"
-            + (f" **WRONG: {r.wrong}**" if r.wrong else "")
-            + (f" (2nd org **WRONG: {other.wrong}**)" if other and other.wrong else "")
-            + " | "
-            + (f"{other.p50:.1f} | {other.query_text} |" if other else " | |")
+            f"\n{spec.name} list, {totals[0]:,} rows"
+            + (f" (second organization: {totals[1]:,})" if len(totals) > 1 else "")
+            + f"; {repeat} runs of each case after one warm-up, time around client.get (server time); "
+            + f"start-up objects frozen (gc.freeze) after a full collection of {full_gc:.0f} ms\n"
         )
-
-    print()
-    for n, (slug, _name, _prefix) in enumerate(ORGS[: len(totals)]):
-        e = run_export(slug, url)
-        ok = e["last"] == f"# {e['rows']} rows" and e["rows"] == totals[n]
         print(
-            f"CSV export, {slug}: {e['rows']:,} rows in {e['seconds']:.1f} s = "
-            f"**{e['rows'] / e['seconds']:,.0f} rows/s**"
-            f" ({e['bytes'] / 1e6:.0f} MB, {e['queries']} queries); peak RSS {e['hwm_before']:.0f} MB before, "
-            f"{e['hwm_after']:.0f} MB after; last line {e['last']!r}" + ("" if ok else " WRONG COUNT"),
-            flush=True,
+            "| case | p50 ms | p95 ms | of which SQL (p50) | queries | rows shown | 2nd org p50 ms | 2nd org p95 ms "
+            "| 2nd org queries |"
         )
+        print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
+        for n, r in enumerate(big):
+            other = small[n] if n < len(small) else None
+            print(
+                f"| {r.case} | {r.p50:.1f} | {r.p95:.1f} | {percentile(r.db_times, 50):.0f} | {r.query_text} "
+                f"| {r.rows} ({r.summary})"
+                + (f" **WRONG: {r.wrong}**" if r.wrong else "")
+                + (f" (2nd org **WRONG: {other.wrong}**)" if other and other.wrong else "")
+                + " | "
+                + (f"{other.p50:.1f} | {other.p95:.1f} | {other.query_text} |" if other else " | | |")
+            )
 
-    slow = [r for r in [*big, *small] if r.p95 > explain_over]
+        print()
+        for n, (slug, _name, _prefix) in enumerate(ORGS[: len(totals)]):
+            e = run_export(slug, spec.url, url)
+            ok = e["last"] == f"# {e['rows']} rows" and e["rows"] == totals[n]
+            print(
+                f"CSV export of {spec.name}, {slug}: {e['rows']:,} rows in {e['seconds']:.1f} s = "
+                f"**{e['rows'] / e['seconds']:,.0f} rows/s**"
+                f" ({e['bytes'] / 1e6:.0f} MB, {e['queries']} queries); peak RSS {e['hwm_before']:.0f} MB before, "
+                f"{e['hwm_after']:.0f} MB after; last line {e['last']!r}" + ("" if ok else " WRONG COUNT"),
+                flush=True,
+            )
+        slow += [r for r in [*big, *small] if r.p95 > explain_over]
+
     for r in sorted(slow, key=lambda r: -r.p95):
         print(f"\n### {r.case}: p95 {r.p95:.1f} ms; its slowest query took {r.slowest_ms:.1f} ms\n")
         print(f"```sql\n{r.slowest_sql}\n```\n\n```\n{explain(r.slowest_sql)}\n```")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--export-child":
-        export_child(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--export-child":
+        export_child(sys.argv[2], sys.argv[3])
     else:
         parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.add_argument("--database-url", help=f"default: {DB_NAME} on the server of DATABASE_URL")
         parser.add_argument(
-            "--sizes", type=int, nargs=2, default=SIZES, metavar="ORDERS", help="default: 1000000 100000"
+            "--sizes", type=int, nargs=2, default=SIZES, metavar="ROWS", help="per list: default 1000000 100000"
         )
+        parser.add_argument("--lists", nargs="+", choices=list(SPECS), default=list(SPECS), help="default: all")
         parser.add_argument("--repeat", type=int, default=REPEAT, help=f"timed runs of each case (default {REPEAT})")
         parser.add_argument(
             "--explain-over", type=float, default=100.0, metavar="MS", help="EXPLAIN cases slower at p95 (default 100)"
         )
         parser.add_argument("--no-fill", action="store_true", help="measure the database an earlier run filled")
+        parser.add_argument("--only", metavar="REGEX", help="measure only the cases whose name matches")
         args = parser.parse_args()
-        main(bench_url(args.database_url), tuple(args.sizes), args.repeat, args.explain_over, not args.no_fill)
+        main(
+            bench_url(args.database_url),
+            tuple(args.sizes),
+            args.repeat,
+            args.explain_over,
+            not args.no_fill,
+            [SPECS[name] for name in args.lists],
+            args.only,
+        )

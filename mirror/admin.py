@@ -100,3 +100,12 @@ class RmaNoteAdmin(ReadOnlyAdmin):
     list_display = ["rma", "kind", "created_upstream_at"]
     search_fields = ["message", "rma__manufacturer_serial"]
     list_filter = ["kind", "rma__organization"]
+
+
+@admin.register(m.KnownSerial)
+class KnownSerialAdmin(ReadOnlyAdmin):
+    """Serials the portal knows and where from (kept by rmas.serials from the sync)."""
+
+    list_display = ["written", "source", "source_id", "item_name", "date", "organization"]
+    list_filter = ["source", "organization"]
+    search_fields = ["serial"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from django.db import models
 
 from accounts.scoping import OrgOwned, OrgQuerySet
-from upstream.records import OrderStatus
+from upstream import limits
+from upstream.records import OrderStatus, RmaRequestType
 
 
 class MirrorQuerySet(OrgQuerySet):
@@ -190,6 +191,7 @@ class Rma(MirrorModel):
     item_id = models.BigIntegerField(null=True, blank=True)
     item_name = models.CharField(max_length=255, blank=True)
     category_name = models.CharField(max_length=255, blank=True)
+    request_type_id = models.IntegerField(null=True, blank=True, choices=RmaRequestType.choices)
     is_open = models.BooleanField(default=True)
     detail = models.JSONField(null=True, blank=True, help_text="GET /v2/rmas/<id> as last fetched")
     detail_hash = models.CharField(max_length=32, blank=True, default="", db_default="")
@@ -280,3 +282,57 @@ class SerialDatum(MirrorModel):
     class Meta(MirrorModel.Meta):
         verbose_name_plural = "serial data"
         indexes = [models.Index(fields=["organization", "manufacturer_serial"], name="mirror_serial_serial")]
+
+
+class ByteOrderCharField(models.CharField):
+    """A CharField compared byte by byte (code point order) on every database.
+
+    On PostgreSQL the column gets the "C" collation, so a plain btree index on it serves a prefix
+    search (`startswith`: LIKE 'ab%' becomes an index range) and ORDER BY in the index's order;
+    SQLite's default collation (BINARY) already compares that way.
+    """
+
+    def db_parameters(self, connection):
+        params = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            params["collation"] = "C"
+        return params
+
+
+class KnownSerial(OrgOwned):
+    """A serial the portal knows, and where from: one row per serial and mirror row it appears in.
+
+    Kept by `rmas.serials` in the transaction of every sync page (and vanish) of orders,
+    automation queues and tasks, serial data and RMAs, so that suggesting serials by prefix and
+    finding what shipped a serial read this table through its indexes, never the order lines'
+    JSON lists. `serial` is casefolded (the lookup key); `written` is the serial as written.
+    """
+
+    class Source(models.TextChoices):
+        ORDER_LINE = "order_line", "Shipped order"
+        AUTOMATION_QUEUE = "automation_queue", "Automation queue"
+        SERIAL_DATUM = "serial_datum", "Serial data"
+        RMA = "rma", "RMA"
+
+    # No index of its own: the (organization, serial) index serves organization lookups.
+    organization = models.ForeignKey(  # OrgOwned's, without its index
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    serial = ByteOrderCharField(max_length=limits.NAME, help_text="casefolded: what a lookup reads")
+    written = models.CharField("serial", max_length=limits.NAME)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    source_id = models.BigIntegerField(
+        help_text="the mirror row: an Order (order line), AutomationQueue, SerialDatum or Rma"
+    )
+    item_name = models.CharField("item", max_length=limits.NAME, blank=True)
+    product_code = models.CharField(max_length=limits.NAME, blank=True)
+    date = models.DateField(null=True, blank=True, help_text="shipped (order), last task (queue), started (RMA)")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "serial"], name="mirror_known_serial")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id", "serial"], name="mirror_known_serial_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.written} ({self.get_source_display()} {self.source_id})"

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from mirror.models import CatalogItem, Country, ShipMethod
+from outbox.forms import REFUSED, upstream_messages
 from upstream import limits
 
 from .models import ADDRESS_MAX, PARTY_FIELDS, PARTY_REQUIRED, OrderSubmission
@@ -238,24 +239,16 @@ def field_for_path(path: str) -> tuple[str, int | None, str]:
 
 def apply_upstream_errors(form: OrderForm, formset: BaseLineFormSet, field_errors: dict) -> None:
     """Show the upstream's 422 (or 409) messages next to the fields they are about."""
-    for path, messages in (field_errors or {}).items():
-        if isinstance(messages, str):
-            messages = [messages]
+    for path, message in upstream_messages(field_errors):
         where, index, name = field_for_path(path)
-        for message in messages:
-            text = f"The upstream refused this: {message}"
-            if (
-                where == "line"
-                and index is not None
-                and index < len(formset.forms)
-                and name in formset.forms[index].fields
-            ):
-                formset.forms[index].add_error(name, text)
-            elif where == "lines":
-                formset._non_form_errors = [*formset.non_form_errors(), text]  # type: ignore[attr-defined]
-            elif name in form.fields:
-                if name.startswith("importer_") and form.instance.importer_same_as_recipient:
-                    name = "importer_same_as_recipient"
-                form.add_error(name, text)
-            else:
-                form.add_error(None, f"{path}: {message}")
+        text = REFUSED.format(message=message)
+        if where == "line" and index is not None and index < len(formset.forms) and name in formset.forms[index].fields:
+            formset.forms[index].add_error(name, text)
+        elif where == "lines":
+            formset._non_form_errors = [*formset.non_form_errors(), text]  # type: ignore[attr-defined]
+        elif name in form.fields:
+            if name.startswith("importer_") and form.instance.importer_same_as_recipient:
+                name = "importer_same_as_recipient"
+            form.add_error(name, text)
+        else:
+            form.add_error(None, f"{path}: {message}")

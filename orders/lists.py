@@ -8,18 +8,15 @@ column has (organization, column, id); substring filters and search read `search
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
 from typing import Any
 
 import django_filters as df
-from django import forms
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import Q
 
 from accounts.scoping import scoped
 from mirror.models import ShipMethod
 from outbox.models import Delivery
-from portal.lists import Column, OrgListView, Tab, export_cell
+from portal.lists import Column, OrgListView, SearchFilter, SubstringFilter, Tab, date_range, export_cell
 from upstream.records import OrderStatus
 
 from .models import ROW_STATUSES, OrderRow, row_url
@@ -33,52 +30,17 @@ TONES = {
 }
 LABELS = dict(ROW_STATUSES)
 NEEDS_ATTENTION = (Delivery.Status.REJECTED, Delivery.Status.FAILED, Delivery.Status.RETRYING)
-MIN_SEARCH = 3  # a trigram index needs three characters; shorter terms would scan every row
-MAX_UPSTREAM_ID = 2**63 - 1
-
-
-def _substring(column: str):
-    """A filter method: `column` contains the value, found through the search text's index first."""
-
-    def method(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(search_text__contains=value.casefold(), **{f"{column}__icontains": value})
-
-    return method
-
-
-class SearchField(forms.CharField):
-    def validate(self, value: str) -> None:
-        super().validate(value)
-        text = (value or "").strip()
-        if text and len(text) < MIN_SEARCH and not (text.isascii() and text.isdigit()):
-            raise forms.ValidationError(f"Type at least {MIN_SEARCH} characters (or an upstream order id).")
-
-
-class SearchFilter(df.CharFilter):
-    field_class = SearchField
-
-
-class SubstringFilter(df.CharFilter):
-    field_class = SearchField
 
 
 class OrderFilter(df.FilterSet):
-    q = SearchFilter(label="Search", method="search", max_length=200)
-    status = df.MultipleChoiceFilter(choices=ROW_STATUSES, label="Status")
-    created_after = df.DateFilter(
-        label="Created from", method="created_from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_before = df.DateFilter(
-        label="Created to", method="created_to", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    purchase_order = SubstringFilter(label="Purchase order", method="by_purchase_order", max_length=100)
-    customer_order = SubstringFilter(label="Customer order", method="by_customer_order", max_length=100)
+    q = SearchFilter(label="Search", number_label="an upstream order id")
+    status = df.MultipleChoiceFilter(choices=ROW_STATUSES, label="Status", distinct=False)  # one row per order
+    created_after, created_before = date_range("created_at", "Created")
+    purchase_order = SubstringFilter(label="Purchase order")
+    customer_order = SubstringFilter(label="Customer order")
     ship_method = df.ChoiceFilter(field_name="ship_method_id", label="Ship method", choices=[])
-    tracking_number = SubstringFilter(label="Tracking number", method="by_tracking", max_length=100)
-    product_code = SubstringFilter(label="Product code", method="by_product", max_length=100)
+    tracking_number = SubstringFilter(field_name="tracking_numbers", label="Tracking number")
+    product_code = SubstringFilter(field_name="product_codes", label="Product code")
 
     class Meta:
         model = OrderRow
@@ -94,28 +56,6 @@ class OrderFilter(df.FilterSet):
             .values_list("upstream_id", "name")
         ]
         self.form.fields["status"].widget.attrs["size"] = 4
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        if not value:
-            return queryset
-        q = Q(search_text__contains=value.casefold())
-        if value.isascii() and value.isdigit() and int(value) <= MAX_UPSTREAM_ID:
-            q |= Q(upstream_id=int(value))
-        return queryset.filter(q)
-
-    by_purchase_order = _substring("purchase_order")
-    by_customer_order = _substring("customer_order")
-    by_tracking = _substring("tracking_numbers")
-    by_product = _substring("product_codes")
-
-    def created_from(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        start = timezone.make_aware(datetime.combine(value, time.min))
-        return queryset.filter(created_at__gte=start)
-
-    def created_to(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        end = timezone.make_aware(datetime.combine(value, time.max))
-        return queryset.filter(created_at__lte=end)
 
 
 class OrderListView(OrgListView):

@@ -11,24 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, models, transaction
-from django.utils import timezone
+from django.db import models, transaction
 
 from mirror.models import Order
-from sync import registry
-from sync.engine import content_hash, storable
-from upstream.records import order_status, to_datetime, to_int
+from sync.apply import Outcome, apply_one
+from upstream.records import order_status, to_datetime
 
 from .models import OrderEvent, OrderSubmission
 
 log = logging.getLogger("orders")
-
-
-class Outcome:
-    CREATED = "created"
-    UPDATED = "updated"
-    DUPLICATE = "duplicate"
-    STALE = "stale"
 
 
 @dataclass
@@ -43,64 +34,15 @@ class Applied:
 
 
 def apply_order_payload(organization, raw: dict, source: str, *, partial: bool = False) -> Applied:
-    """Upsert one order of `organization` from its upstream payload. Call inside or outside a transaction.
-
-    `partial`: the payload carries only some fields (a webhook may); they replace the stored
-    order's fields of the same name and every other field stays as it was.
-    """
-    upstream_id = to_int(raw.get("id"))
-    if upstream_id is None:
-        raise ValueError("the order payload has no id")
-    for attempt in range(2):  # a concurrent first insert of the same order loses once, then updates
-        try:
-            with transaction.atomic():
-                return _apply(organization, upstream_id, raw, source, partial)
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _apply(organization, upstream_id: int, raw: dict, source: str, partial: bool) -> Applied:
-    resource = registry.get("orders")
-    order = Order.objects.select_for_update().filter(organization=organization, upstream_id=upstream_id).first()
-    if partial and order is not None and isinstance(order.raw, dict):
-        # The payload's fields in its own order, then the stored ones it does not carry
-        # (PostgreSQL's jsonb keeps keys in its own order: a full payload must hash as sent).
-        raw = {**raw, **{key: value for key, value in order.raw.items() if key not in raw}}
-    text, raw = storable(raw)
-    digest = content_hash(text)
-    values = resource.mapper(raw)
-    now = timezone.now()
-    if order is not None:
-        if (order.content_hash == digest or order.raw == raw) and order.vanished_at is None:
-            return Applied(Outcome.DUPLICATE, order, order.status)
-        incoming = values.get("updated_upstream_at")
-        if order.updated_upstream_at and incoming and incoming < order.updated_upstream_at:
-            return Applied(Outcome.STALE, order, order.status)
-        previous_status = order.status
-        for key, value in values.items():
-            setattr(order, key, value)
-        order.raw, order.content_hash, order.changed_at, order.vanished_at = raw, digest, now, None
-        order.save()
-        outcome = Outcome.UPDATED
-    else:
-        previous_status = ""
-        order = Order.objects.create(
-            organization=organization,
-            upstream_id=upstream_id,
-            raw=raw,
-            content_hash=digest,
-            first_seen_at=now,
-            changed_at=now,
-            **values,
-        )
-        outcome = Outcome.CREATED
-    for hook in registry.page_hooks(resource):  # child rows and the list's row, as a sync page would
-        hook(organization, None, [(order.pk, upstream_id, raw)], None)
-    if order.status and order.status != previous_status:
-        record_status(organization, upstream_id, order.status, order.updated_upstream_at, source)
-    return Applied(outcome, order, order.status)
+    """Upsert one order of `organization` from its upstream payload (sync.apply), and record the
+    status it reached. Call inside or outside a transaction."""
+    with transaction.atomic():
+        applied = apply_one("orders", organization, raw, partial=partial)
+        order = applied.row
+        previous_status = applied.previous_values.get("status", "")
+        if applied.changed and order.status and order.status != previous_status:
+            record_status(organization, order.upstream_id, order.status, order.updated_upstream_at, source)
+    return Applied(applied.outcome, order, order.status)
 
 
 def record_status(organization, upstream_id: int, status: str, updated_at, source: str) -> None:

@@ -148,7 +148,11 @@ def edit_submission(request, pk):
 
 
 def _detail(request, **which) -> dict:
-    return {"page": OrderPage(request, **which), "can_buy": request.membership.has_role(Role.BUYER)}
+    return {
+        "page": OrderPage(request, **which),
+        "can_buy": request.membership.has_role(Role.BUYER),
+        "can_service": request.membership.has_role(Role.SERVICE),  # "Request RMA" on a shipped serial
+    }
 
 
 @member_required()

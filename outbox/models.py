@@ -29,6 +29,7 @@ class Delivery(OrgOwned):
         stops start-up (system check outbox.E001), so no answer is ever dropped unhandled."""
 
         ORDER_CREATE = "order.create", "Create an order"
+        RMA_CREATE = "rma.create", "Request an RMA"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

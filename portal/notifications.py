@@ -50,6 +50,8 @@ class Notifier:
     preference: str  # the Membership field that turns these e-mails off
     statuses: Collection[str] | None  # the statuses worth an e-mail (None: every status)
     message: Callable[[Notification], tuple[str, str]]  # -> (subject, body), inside the send's transaction
+    # -> False while what the message tells is not there yet: the e-mail waits for the redrive
+    ready: Callable[[Notification], bool] | None = None
 
     def queue(self, submission, status: str) -> Notification | None:
         """Record the e-mail (at most one per submission and status) and send it from a worker on commit."""
@@ -81,6 +83,8 @@ class Notifier:
             )
             if notification is None or notification.sent_at is not None:
                 return False
+            if self.ready is not None and not self.ready(notification):
+                return False
             subject, body = self.message(notification)
             try:
                 send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [notification.email])
@@ -93,6 +97,14 @@ class Notifier:
             notification.error = ""
             notification.save(update_fields=["sent_at", "error"])
         return True
+
+    def nudge(self, **lookup) -> int:
+        """Hand the unsent e-mails matching `lookup` to a worker again on commit (what they waited
+        for, see `ready`, is there now). Returns how many."""
+        pending = list(self.model.objects.filter(sent_at__isnull=True, **lookup).values_list("pk", flat=True))
+        for pk in pending:
+            dispatch.on_commit(self.channel, pk)
+        return len(pending)
 
     def due(self, limit: int, older_than: float = 60) -> list[int]:
         """Recorded e-mails not sent yet: their task was lost, or sending failed."""

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import bounds as b
-from .seed import RMA_STATUSES, dumps
+from .seed import CATEGORIES, RMA_STATUSES, dumps
 
 log = logging.getLogger("sandbox")
 
@@ -306,17 +306,18 @@ class Sandbox:
         with self.store.write() as conn:
             id_ = self.store.next_id(conn, token, "rmas", floor=50000)
             stamp = now_iso()
+            order_id, item = self._shipped_with(conn, token, serial)
             rma = {
                 "id": id_,
                 "subject": REQUEST_TYPES[request_type],
                 "organization_id": org["organization_id"],
-                "order_id": None,
+                "order_id": order_id,
                 "repair_order_id": None,
                 "replacement_order_id": None,
                 "manufacturer_serial": serial,
                 "start_date": stamp[:10],
                 "closed_date": None,
-                "item": {"id": None, "name": None, "description": None, "category": {"id": None, "name": None}},
+                "item": item,
                 "status": {"id": 1, "name": "Not Received"},
                 "request_type_id": request_type,
                 "replacement_name": data.get("replacement_name"),
@@ -329,6 +330,46 @@ class Sandbox:
             }
             self.store.save(conn, token, "rmas", rma, ref=serial, tag="open", created_via="api")
         return rma
+
+    def _shipped_with(self, conn, token: str, serial: str | None) -> tuple[int | None, dict]:
+        """The organization's latest order that shipped `serial` and the item it shipped as, as an
+        integrator fills them on a new RMA: the order's id, and the item (name, description,
+        category) of the line's product code where the catalog knows it; (None, empty item)
+        otherwise. Stored orders are read defensively (one stored before the bounds may hold
+        anything); a cheap text search of the stored JSON picks the candidates."""
+        item: dict[str, Any] = {"id": None, "name": None, "description": None, "category": {"id": None, "name": None}}
+        if not serial:
+            return None, item
+        rows = conn.execute(
+            "SELECT body FROM rows WHERE token=? AND collection='customer_order_submissions' AND instr(body, ?) > 0 "
+            "ORDER BY id DESC",
+            (token, json.dumps(serial)),
+        ).fetchall()
+        for (body,) in rows:
+            order = json.loads(body)
+            lines = order.get("lines") if isinstance(order, dict) else None
+            for line in lines if isinstance(lines, list) else []:
+                serials = line.get("serial_numbers") if isinstance(line, dict) else None
+                if isinstance(serials, list) and serial in serials:
+                    return _int_or_none(order.get("id")), self._item_of(token, line.get("product_code")) or item
+        return None, item
+
+    def _item_of(self, token: str, product_code: Any) -> dict | None:
+        """The item a catalog product code stands for, in an RMA's shape; None when unknown."""
+        if not isinstance(product_code, str) or not product_code:
+            return None
+        catalog = [c for c in self.store.find(token, "customer_catalog_items", product_code) if isinstance(c, dict)]
+        item_id = _int_or_none(catalog[-1].get("item_id")) if catalog else None
+        found = self.store.get(token, "items", item_id) if item_id is not None else None
+        if not isinstance(found, dict):
+            return None
+        category_id = _int_or_none(found.get("item_category_id"))
+        return {
+            "id": item_id,
+            "name": found.get("name"),
+            "description": found.get("description"),
+            "category": {"id": category_id, "name": dict(CATEGORIES).get(category_id) if category_id else None},
+        }
 
     def create_queue(self, token: str, data: Any) -> dict:
         data = _as_object(data)
@@ -627,6 +668,12 @@ def _one_row(conn: sqlite3.Connection, what: str, move: Callable[..., bool | Non
     finally:
         conn.execute("RELEASE one_row")
     return moved
+
+
+def _int_or_none(value: Any) -> int | None:
+    """A stored id as an int (a JSON integer or a string of digits within 64 bits), else None."""
+    number = b.whole_number(value)
+    return number if number is not None and b.ID_MIN <= number <= b.ID_MAX else None
 
 
 def _units(quantity: Any) -> int:

@@ -69,20 +69,28 @@ def rma_details(organization, client, run) -> None:
         except NotFound:
             continue  # vanished between the list and now; the next run flags it
         with transaction.atomic():
-            rma = m.Rma.objects.select_for_update().get(pk=pk)
-            rma.detail = detail.raw
-            rma.detail_hash = rma.content_hash
-            rma.detail_fetched_at = timezone.now()
-            rma.save(update_fields=["detail", "detail_hash", "detail_fetched_at"])
-            rma.lines.all().delete()
-            rma.notes.all().delete()
-            m.RmaLine.objects.bulk_create([m.RmaLine(rma=rma, **RMA_LINE.values(line)) for line in detail.lines])
-            kinds = (
-                (m.RmaNote.Kind.PROBLEM, detail.problems),
-                (m.RmaNote.Kind.TROUBLESHOOTING, detail.troubleshootings),
-                (m.RmaNote.Kind.RESULT, detail.results),
-            )
-            m.RmaNote.objects.bulk_create(
-                [m.RmaNote(rma=rma, kind=kind, **RMA_NOTE.values(note)) for kind, notes in kinds for note in notes]
-            )
+            store_rma_detail(organization, m.Rma.objects.select_for_update().get(pk=pk), detail)
         run.details_fetched += 1
+
+
+def store_rma_detail(organization, rma: m.Rma, detail: r.RmaDetail) -> None:
+    """Keep an RMA's detail (its lines and notes) with the mirror row, in the caller's transaction."""
+    rma.detail = detail.raw
+    rma.detail_hash = rma.content_hash
+    rma.detail_fetched_at = timezone.now()
+    rma.save(update_fields=["detail", "detail_hash", "detail_fetched_at"])
+    rma.lines.all().delete()
+    rma.notes.all().delete()
+    m.RmaLine.objects.bulk_create([m.RmaLine(rma=rma, **RMA_LINE.values(line)) for line in detail.lines])
+    kinds = (
+        (m.RmaNote.Kind.PROBLEM, detail.problems),
+        (m.RmaNote.Kind.TROUBLESHOOTING, detail.troubleshootings),
+        (m.RmaNote.Kind.RESULT, detail.results),
+    )
+    m.RmaNote.objects.bulk_create(
+        [m.RmaNote(rma=rma, kind=kind, **RMA_NOTE.values(note)) for kind, notes in kinds for note in notes]
+    )
+    from .registry import detail_hooks, get
+
+    for hook in detail_hooks(get("rmas")):
+        hook(organization, rma)

@@ -72,14 +72,21 @@ def register(resource: Resource) -> Resource:
 
 
 # Hooks other apps add to a resource (in their hooks.py), run after the resource's own:
-# "after_page" (organization, client, changed, run) inside each page's transaction, and
-# "after_vanish" (organization, run) inside the transaction that flags vanished rows.
+# "after_page" (organization, client, changed, run) inside each page's transaction,
+# "after_vanish" (organization, run) inside the transaction that flags vanished rows, and
+# "after_detail" (organization, row) inside the transaction that stores a row's detail (RMAs).
 _LISTENERS: dict[tuple[str, str], list[Callable]] = {}
 
 
-def listen(name: str, *, after_page: Callable | None = None, after_vanish: Callable | None = None) -> None:
+def listen(
+    name: str,
+    *,
+    after_page: Callable | None = None,
+    after_vanish: Callable | None = None,
+    after_detail: Callable | None = None,
+) -> None:
     get(name)
-    for when, hook in (("after_page", after_page), ("after_vanish", after_vanish)):
+    for when, hook in (("after_page", after_page), ("after_vanish", after_vanish), ("after_detail", after_detail)):
         if hook is not None and hook not in _LISTENERS.setdefault((name, when), []):
             _LISTENERS[(name, when)].append(hook)
 
@@ -91,6 +98,10 @@ def page_hooks(resource: Resource) -> list[Callable]:
 
 def vanish_hooks(resource: Resource) -> list[Callable]:
     return list(_LISTENERS.get((resource.name, "after_vanish"), []))
+
+
+def detail_hooks(resource: Resource) -> list[Callable]:
+    return list(_LISTENERS.get((resource.name, "after_detail"), []))
 
 
 def get(name: str) -> Resource:

@@ -50,6 +50,8 @@ NAME = 255
 CODE = 100  # product codes, accounts
 COUNTRY_CODE = 10
 NOTES = 2000
+RMA_SERIAL = 50  # manufacturer_serial of a new RMA (the vendor's string(50))
+SHORT_TEXT = 256  # an RMA's replacement name and phone (string(256))
 # A decimal or integer written as text is refused beyond this many characters before parsing:
 # int("1" * 10**6) or Decimal("1e1000000") cost seconds of CPU.
 NUMBER_TEXT = 40

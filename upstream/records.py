@@ -44,6 +44,37 @@ class OrderStatus(models.TextChoices):
 _ORDER_STATUSES: dict[str, str] = {status.value.lower(): status.value for status in OrderStatus}
 
 
+class RmaRequestType(models.IntegerChoices):
+    """The five RMA request types of the vendor docs (POST /v2/rmas `request_type_id`)."""
+
+    REPLACEMENT_PARTS = 1, "Replacement Parts"
+    ADVANCE_SYSTEM_REPLACEMENT = 2, "Advance System Replacement"
+    DEPOT_REPAIR_AND_RETURN = 3, "Depot Repair and Return"
+    TRIAL_AND_STOCK = 4, "Trial and Stock"
+    REPAIR_AND_STOCK = 5, "Repair and Stock"
+
+
+def rma_request_type_label(value: Any) -> str:
+    """The request type's name; the number itself for one the portal does not know."""
+    return RmaRequestType(value).label if value in RmaRequestType.values else ("" if value is None else str(value))
+
+
+# What happens with each request type, in one line (the RMA form shows it beside the choice).
+RMA_REQUEST_EXPLAINED: dict[int, str] = {
+    RmaRequestType.REPLACEMENT_PARTS: "The integrator ships the parts that failed; the system stays with you.",
+    RmaRequestType.ADVANCE_SYSTEM_REPLACEMENT: (
+        "A replacement system ships first, to the destination below; you send the failed one back afterwards."
+    ),
+    RmaRequestType.DEPOT_REPAIR_AND_RETURN: (
+        "You send the system to the integrator's depot; it is repaired and shipped back to the destination below."
+    ),
+    RmaRequestType.TRIAL_AND_STOCK: "The system goes back to the integrator to be tested and kept in your stock there.",
+    RmaRequestType.REPAIR_AND_STOCK: (
+        "The system goes back to the integrator to be repaired and kept in your stock there."
+    ),
+}
+
+
 def _int_in_range(value: int) -> int | None:
     return value if limits.MIN_INT <= value <= limits.MAX_INT else None
 
@@ -429,6 +460,7 @@ class RmaSummary(Record):
     closed_date: date | None = None
     item: RmaItem = field(default_factory=RmaItem)
     status: RmaStatus = field(default_factory=RmaStatus)
+    request_type_id: int | None = None
 
     @property
     def status_id(self) -> int | None:

@@ -97,14 +97,3 @@ def sandbox_order_data(org, customer_order: str, **overrides) -> dict:
     data["lines-0-product_code"], data["lines-1-product_code"] = skus[0], skus[1]
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def fast_outbox(settings):
-    settings.OUTBOX_RETRY_BASE = 0.2
-    settings.OUTBOX_RETRY_CAP = 0.5
-    settings.OUTBOX_REDRIVE_GRACE = 1.0
-    settings.UPSTREAM_BACKOFF_BASE = 0.05
-    settings.UPSTREAM_BACKOFF_CAP = 0.2
-    settings.UPSTREAM_READ_TIMEOUT = 5.0
-    return settings

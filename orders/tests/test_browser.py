@@ -6,8 +6,6 @@ Real Chromium (Playwright), Django's live_server, a real Celery worker, the sand
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from django.core import mail
 
@@ -19,37 +17,6 @@ from webhooks.models import WebhookDelivery
 from .conftest import sync_reference
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
-
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the ORM calls here stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    chromium = shutil.which("chromium")
-    if chromium is None:  # Playwright would point at its own download, which this project never uses
-        pytest.fail("Chromium is not installed: the browser tests need Debian's package (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
-        context = browser.new_context()
-        context.set_default_timeout(15000)
-        yield context.new_page()
-        browser.close()
-        # While Playwright's loop runs, Django keeps this test's connections in that loop's
-        # context: close them here, or they outlive the test and block dropping the test database.
-        connections.close_all()
 
 
 def test_buyer_orders_two_lines_and_sees_it_shipped_through_the_webhook(

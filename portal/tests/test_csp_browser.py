@@ -7,34 +7,11 @@ Real Chromium (Debian's package, through Playwright) against Django's live_serve
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from conftest import PASSWORD, make_member
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
-
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-# Runs in every page before its own scripts (through the DevTools protocol, which the policy
-# does not govern) and records each violation the page reports.
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(
-    e.violatedDirective + " " + (e.blockedURI || "inline") + " " + e.sourceFile + ":" + e.lineNumber
-  );
-});
-"""
 
 
 class Browser:
@@ -62,25 +39,8 @@ class Browser:
 
 
 @pytest.fixture
-def browser(monkeypatch, live_server):
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the ORM calls here stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    chromium = shutil.which("chromium")
-    if chromium is None:  # Playwright would point at its own download, which this project never uses
-        pytest.fail("Chromium is not installed: the browser tests need Debian's package (apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=ARGS)
-        context = launched.new_context()
-        context.set_default_timeout(15000)
-        context.add_init_script(RECORD_VIOLATIONS)
-        yield Browser(context.new_page(), live_server.url)
-        launched.close()
-        # While Playwright's loop runs, Django keeps this test's connections in that loop's
-        # context: close them here, or they outlive the test and block dropping the test database.
-        connections.close_all()
+def browser(page, live_server):
+    return Browser(page, live_server.url)
 
 
 def sign_in(browser: Browser, login_path: str, username: str) -> None:
@@ -118,6 +78,7 @@ def test_portal_pages_load_without_violations_and_the_switcher_works(browser, al
     assert browser.page.evaluate("window.__ran === undefined")
     assert [v.split()[0] for v in browser.violations()] == ["script-src-elem"]
     browser.console.clear()  # that one was meant
+    browser.page.csp_expected = True
 
     # The organization switcher sends its form on change (portal.js, no inline handler).
     browser.open("/orders/")

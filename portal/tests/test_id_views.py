@@ -75,12 +75,65 @@ def _rejected_submission_of_org_a(alice, org_a):
     return _submission_of_org_a(alice, org_a, delivery_status="rejected")
 
 
+def _mirror_rma_of_org_a(alice, org_a):
+    from django.utils import timezone
+
+    from mirror.models import Rma
+
+    now = timezone.now()
+    rma = Rma.objects.create(
+        organization=org_a,
+        upstream_id=50001,
+        raw={"id": 50001},
+        content_hash="x",
+        first_seen_at=now,
+        changed_at=now,
+        subject="Depot Repair and Return",
+        manufacturer_serial="SN-A-1",
+        status_name="Not Received",
+    )
+    return {"pk": rma.pk}
+
+
+def _rma_submission_of_org_a(alice, org_a, delivery_status="queued"):
+    from outbox.models import Delivery
+    from rmas.models import RmaSubmission
+
+    delivery = Delivery.objects.create(
+        organization=org_a,
+        kind="rma.create",
+        method="POST",
+        path="/v2/rmas",
+        body="{}",
+        status=delivery_status,
+        field_errors={"manufacturer_serial": ["at most 50 characters"]},
+    )
+    submission = RmaSubmission.objects.create(
+        organization=org_a,
+        request_type=3,
+        manufacturer_serial="SN-A-1",
+        problem="Dead on arrival",
+        replacement_name="Ann",
+        replacement_addr="1 Road",
+        delivery=delivery,
+        created_by=alice,
+    )
+    return {"pk": submission.pk}
+
+
+def _rejected_rma_submission_of_org_a(alice, org_a):
+    return _rma_submission_of_org_a(alice, org_a, delivery_status="rejected")
+
+
 # url name -> factory(alice, org_a) returning reverse() kwargs for an object of org A.
 ID_VIEWS = {
     "member_edit": _membership_of_alice,
     "orders:detail": _mirror_order_of_org_a,
     "orders:submission": _submission_of_org_a,
     "orders:submission_edit": _rejected_submission_of_org_a,
+    "rmas:detail": _mirror_rma_of_org_a,
+    "rmas:submission": _rma_submission_of_org_a,
+    "rmas:submission_edit": _rejected_rma_submission_of_org_a,
 }
 
 
