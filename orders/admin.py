@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from outbox import services as outbox
+from outbox.admin_bases import NotificationAdmin, SubmissionAdmin
 from portal.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import OrderEvent, OrderNotification, OrderRow, OrderSubmission, OrderSubmissionLine
@@ -11,11 +11,8 @@ class LineInline(ReadOnlyInline):
 
 
 @admin.register(OrderSubmission)
-class OrderSubmissionAdmin(ReadOnlyAdmin):
-    """What buyers submitted. Read-only: a hand edit would differ from what was sent upstream;
-    buyers correct a refused order through the portal, which sends it again."""
-
-    deletable = False
+class OrderSubmissionAdmin(SubmissionAdmin):
+    noun = "orders"
     list_display = [
         "customer_order",
         "purchase_order",
@@ -30,16 +27,6 @@ class OrderSubmissionAdmin(ReadOnlyAdmin):
     search_fields = ["customer_order", "purchase_order", "=upstream_id", "recipient_name", "recipient_company"]
     list_select_related = ["organization", "delivery", "created_by"]
     inlines = [LineInline]
-    actions = ["retry_now"]
-
-    @admin.action(description="Send the selected open orders again now", permissions=["operate"])
-    def retry_now(self, request, queryset):
-        n = 0
-        for submission in queryset.select_related("delivery"):
-            if submission.delivery and submission.delivery.is_open:
-                outbox.retry_now(submission.delivery)
-                n += 1
-        self.message_user(request, f"{n} orders will be sent again now.")
 
 
 @admin.register(OrderSubmissionLine)
@@ -59,10 +46,7 @@ class OrderEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OrderNotification)
-class OrderNotificationAdmin(ReadOnlyAdmin):
-    deletable = False
-    list_display = ["submission", "status", "email", "created_at", "sent_at", "error"]
-    list_filter = ["status", "organization", ("sent_at", admin.EmptyFieldListFilter)]
+class OrderNotificationAdmin(NotificationAdmin):
     search_fields = ["submission__customer_order", "email"]
 
 

@@ -13,7 +13,7 @@ from functools import cached_property
 
 from accounts.scoping import scoped
 from mirror.models import Invoice, Order, ShipMethod
-from outbox.models import OPEN_STATUSES, UNDELIVERED_STATUSES, Delivery, DeliveryAttempt
+from outbox.presenters import SubmissionState
 from upstream.records import OrderStatus
 
 from .models import OrderEvent, OrderSubmission
@@ -34,7 +34,7 @@ class Line:
         return (self.value or Decimal(0)) * (self.quantity or 0)
 
 
-class OrderPage:
+class OrderPage(SubmissionState):
     def __init__(self, request, *, submission: OrderSubmission | None = None, order: Order | None = None):
         if order is None and submission is not None and submission.upstream_id:
             order = scoped(request, Order).filter(upstream_id=submission.upstream_id).first()
@@ -90,35 +90,6 @@ class OrderPage:
         return not self.undelivered
 
     # -- the submission's way to the upstream ----------------------------------------------------
-    @property
-    def _state(self) -> Delivery.Status | None:
-        return self.submission.state if self.submission else None
-
-    @property
-    def sending(self) -> bool:
-        return self._state in OPEN_STATUSES and self._state != Delivery.Status.RETRYING
-
-    @property
-    def retrying(self) -> bool:
-        return self._state == Delivery.Status.RETRYING
-
-    @property
-    def undelivered(self) -> bool:
-        return self._state in UNDELIVERED_STATUSES
-
-    @property
-    def submitted(self) -> bool:
-        return self._state == Delivery.Status.SUCCEEDED
-
-    @cached_property
-    def attempts(self) -> list[DeliveryAttempt]:
-        if self.submission is None:
-            return []
-        return list(
-            DeliveryAttempt.objects.filter(delivery__in=self.submission.deliveries)
-            .select_related("delivery")
-            .order_by("-started_at")
-        )
 
     # -- what the upstream did with it -----------------------------------------------------------
     @cached_property

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.scoping import scoped
 from mirror.models import Order, Rma, RmaNote
-from outbox.models import OPEN_STATUSES, UNDELIVERED_STATUSES, Delivery, DeliveryAttempt
+from outbox.presenters import SubmissionState
 from upstream.records import rma_request_type_label
 
 from .models import RmaSubmission
@@ -29,7 +29,7 @@ class TimelineEntry:
     at: datetime | None
 
 
-class RmaPage:
+class RmaPage(SubmissionState):
     def __init__(self, request, *, submission: RmaSubmission | None = None, rma: Rma | None = None):
         if rma is None and submission is not None and submission.upstream_id:
             rma = scoped(request, Rma).filter(upstream_id=submission.upstream_id).first()
@@ -145,32 +145,3 @@ class RmaPage:
         return [TimelineEntry(n.kind, labels[n.kind].capitalize(), n.message, n.created_upstream_at) for n in notes]
 
     # -- the request's way to the upstream ---------------------------------------------------------
-    @property
-    def _state(self) -> Delivery.Status | None:
-        return self.submission.state if self.submission else None
-
-    @property
-    def sending(self) -> bool:
-        return self._state in OPEN_STATUSES and self._state != Delivery.Status.RETRYING
-
-    @property
-    def retrying(self) -> bool:
-        return self._state == Delivery.Status.RETRYING
-
-    @property
-    def undelivered(self) -> bool:
-        return self._state in UNDELIVERED_STATUSES
-
-    @property
-    def submitted(self) -> bool:
-        return self._state == Delivery.Status.SUCCEEDED
-
-    @cached_property
-    def attempts(self) -> list[DeliveryAttempt]:
-        if self.submission is None:
-            return []
-        return list(
-            DeliveryAttempt.objects.filter(delivery__in=self.submission.deliveries)
-            .select_related("delivery")
-            .order_by("-started_at")
-        )
