@@ -135,6 +135,16 @@ class Page:
     at_end: bool = False  # the last page (asked for, or reached past the end)
 
 
+class Row(list):
+    """One table row: its cells, and how it stands out (`row_mark`)."""
+
+    def __init__(self, cells: Iterable[dict[str, Any]], css: str = "", mark: str = "") -> None:
+        super().__init__(cells)
+        self.css = css
+        if mark and self:
+            self[0]["mark"] = mark  # said before the first cell's text
+
+
 @dataclass
 class Counts:
     tabs: dict[str, int] = field(default_factory=dict)  # capped at cap + 1
@@ -252,6 +262,11 @@ class OrgListView(View):
             cell["url"] = self.row_url(row)
         return cell
 
+    def row_mark(self, row: dict[str, Any]) -> tuple[str, str]:
+        """A row that stands out: (CSS class, words a screen reader hears), or ("", "") for a plain row.
+        The class is one of the stylesheet's row tones (`warn`, `bad`)."""
+        return "", ""
+
     def get_context_data(self, **context: Any) -> dict[str, Any]:
         return context
 
@@ -338,7 +353,7 @@ class OrgListView(View):
             columns=columns,
             all_columns=self.columns,
             headers=[self.header(c, sort_name, descending) for c in columns],
-            rows=[[self.cell(c, row) for c in columns] for row in page.rows],
+            rows=[Row((self.cell(c, row) for c in columns), *self.row_mark(row)) for row in page.rows],
             page=page,
             summary=self.summary(page, counts, tab.key if tab else ""),
             chips=chips,

@@ -7,13 +7,13 @@ A `RowTable` holds what they share; an app gives it its models and two builders:
     TABLE = RowTable(
         RmaRow,                      # the list's table
         mirror=Rma,                  # the mirrored objects (MirrorModel: upstream_id, vanished_at)
-        submissions=RmaSubmission,   # the local submissions (outbox.models.Submission)
+        submissions=RmaSubmission,   # local submissions (outbox.models.Submission); None: mirrored rows only
         link="rma",                  # the row's one-to-one field to its mirrored object
         fields=ROW_FIELDS,           # the columns a refresh writes (every one but the id)
         searched=SEARCHED,           # the columns a search reads, in `search_text`
         mirror_fields=RMA_VALUES,    # the mirror's values the builder reads (pk and upstream_id among them)
         mirrored_rows=_mirrored,     # (present objects' values, linked submission ids) -> rows' values
-        local_rows=_local,           # (submissions, delivery selected) -> rows' values
+        local_rows=_local,           # (submissions, delivery selected) -> rows' values (with submissions)
     )
 
 The rules, the same for every list:
@@ -46,13 +46,13 @@ class RowTable:
         row_model: type[models.Model],
         *,
         mirror: type[models.Model],
-        submissions: type[models.Model],
+        submissions: type[models.Model] | None = None,
         link: str,
         fields: Sequence[str],
         searched: Sequence[str],
         mirror_fields: Sequence[str],
         mirrored_rows: Callable[[list[dict[str, Any]], list[int | None]], list[RowValues]],
-        local_rows: Callable[[list[Any]], list[RowValues]],
+        local_rows: Callable[[list[Any]], list[RowValues]] | None = None,
         batch_size: int = 500,
     ) -> None:
         missing = {"pk", "upstream_id", "vanished_at"} - set(mirror_fields)
@@ -95,6 +95,8 @@ class RowTable:
         )
 
     def _submissions(self, organization_id: int, **lookup: Any) -> list[Any]:
+        if self.submissions is None:
+            return []
         return list(
             self.submissions._default_manager.filter(organization_id=organization_id, **lookup).select_related(
                 "delivery"
@@ -124,7 +126,7 @@ class RowTable:
                 .annotate(first=Min("pk"))
                 .values_list("upstream_id", "first")
             )
-            if upstream_ids
+            if upstream_ids and self.submissions is not None
             else {}
         )
         present = [o for o in objects if o["vanished_at"] is None]
@@ -144,14 +146,16 @@ class RowTable:
         linked = [first_submission.get(o["upstream_id"]) for o in present]
         linked_ids = [pk for pk in linked if pk]
         mirrored_submissions = [s.pk for s in submissions if s.upstream_id and s.upstream_id in present_upstream]
+        doomed = models.Q(**{f"{self.link}_id__in": gone})
+        if linked_ids or mirrored_submissions:
+            doomed |= models.Q(
+                **{f"{self.link}_id__isnull": True, "submission_id__in": linked_ids + mirrored_submissions}
+            )
         if gone or linked_ids or mirrored_submissions:
-            self.row_model._default_manager.filter(
-                models.Q(**{f"{self.link}_id__in": gone})
-                | models.Q(**{f"{self.link}_id__isnull": True, "submission_id__in": linked_ids + mirrored_submissions})
-            ).delete()
+            self.row_model._default_manager.filter(doomed).delete()
         if present:
             self._upsert(self.mirrored_rows(present, linked), unique=self.link)
-        if local:
+        if local and self.local_rows is not None:
             self._upsert(self.local_rows(local), unique="submission")
 
     def _upsert(self, rows: Iterable[RowValues], unique: str) -> None:
@@ -191,8 +195,10 @@ class RowTable:
                 chunk = []
         if chunk:
             self.refresh(organization_id, object_ids=chunk)
-        ids = list(
-            self.submissions._default_manager.filter(organization_id=organization_id).values_list("pk", flat=True)
+        ids = (
+            list(self.submissions._default_manager.filter(organization_id=organization_id).values_list("pk", flat=True))
+            if self.submissions is not None
+            else []
         )
         for start in range(0, len(ids), batch):
             self.refresh(organization_id, submission_ids=ids[start : start + batch])
