@@ -656,6 +656,55 @@ class SubstringFilter(df.CharFilter):
         return qs.filter(search_text__contains=value.casefold()).filter(ContainsText(self.field_name, value))
 
 
+class SuggestingInput(forms.TextInput):
+    """A text box with a datalist that htmx fills as the user types: it GETs the view named
+    `url_name` with the box's own value (`?<field name>=<text>`, see `typed()`), which answers `<option>`s."""
+
+    def __init__(self, url_name: str, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.url_name = url_name
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        attrs = dict(attrs or {})
+        options = f"{attrs.get('id') or name}-options"
+        attrs.update(
+            {
+                "list": options,
+                "autocomplete": "off",
+                "hx-get": reverse(self.url_name),
+                "hx-trigger": "input changed delay:250ms, focus once",
+                "hx-target": f"#{options}",
+                "hx-swap": "innerHTML",
+            }
+        )
+        box = super().render(name, value, attrs, renderer)
+        return format_html('{}<datalist id="{}"></datalist>', box, options)
+
+
+def typed(request: HttpRequest, limit: int = 100) -> str:
+    """What a `SuggestingInput` sent: the value of its one parameter, trimmed and bounded."""
+    return next(iter(request.GET.values()), "").strip()[:limit]
+
+
+class ExactFilter(df.CharFilter):
+    """One indexed column equals the text (trimmed): an equality is one index range whatever the table's
+    size, where a substring of a common word costs a trigram bitmap of every row holding it. For values
+    picked from suggestions (`suggest`: the URL name of a view answering `?<field name>=` with `<option>`s)."""
+
+    def __init__(self, *args: Any, suggest: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 255)
+        if suggest:
+            kwargs.setdefault("widget", SuggestingInput(suggest))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        value = (value or "").strip()
+        return qs.filter(**{self.field_name: value}) if value else qs
+
+
 class ContainsText(Func):
     """`column` contains `text` whatever its letter case: `column ILIKE '%text%'` on PostgreSQL (LIKE
     elsewhere, as Django's icontains). Django's icontains compares UPPER(column), which has no

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import health, views
+from portal import health, suggest, views
 
 admin.site.site_header = "MBX / AHEAD portal: operations"
 admin.site.site_title = "Portal admin"
@@ -9,6 +9,7 @@ admin.site.site_title = "Portal admin"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
+    path("suggest/items/", suggest.item_names, name="suggest_items"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("orders/", include("orders.urls")),

@@ -3,7 +3,9 @@
 The orders list's pattern (portal.lists) over one table (`RmaRow`, kept by `rmas.rows`):
 every sortable column has (organization, column, id); the Open and Closed tabs read
 (organization, is_open, start_date, id); substring filters and search read `search_text`
-(a trigram index on PostgreSQL) and then check the one column they are about.
+(a trigram index on PostgreSQL) and then check the one column they are about. The item filter is an
+exact name (suggested from the mirrored items as it is typed) and the category a choice of the
+organization's categories: equalities on (organization, column, ...) indexes that hold the tabs' flag.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters as df
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from outbox.models import Delivery
 from portal.lists import (
     Column,
+    DayFilter,
+    ExactFilter,
     OrgListView,
     SearchFilter,
     SubstringFilter,
@@ -44,16 +48,27 @@ def status_label(value: str) -> str:
     return str(LOCAL_LABELS.get(value, value))
 
 
+class ClosedBy(DayFilter):
+    """ "Closed to" a day. An RMA closes on or after the day it started, so it also started by then: said
+    to the database, the default order (newest start first) begins its walk at that day instead of
+    passing every RMA started since (143,000 rows for a month a year ago, 70 ms; now a few hundred)."""
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        qs = super().filter(qs, value)
+        return qs.filter(start_date__lte=value) if value else qs
+
+
 class RmaFilter(df.FilterSet):
     q = SearchFilter(label="Search", number_label="an RMA number")
     # distinct=False: one row per RMA, no join to repeat it (DISTINCT would only cost).
     status = df.MultipleChoiceFilter(label="Status", choices=[], distinct=False)
     request_type = df.MultipleChoiceFilter(label="Request type", choices=RmaRequestType.choices, distinct=False)
     serial = SubstringFilter(field_name="manufacturer_serial", label="Serial")
-    item = SubstringFilter(field_name="item_name", label="Item")
-    category = SubstringFilter(field_name="category_name", label="Item category")
+    item = ExactFilter(field_name="item_name", label="Item", suggest="suggest_items")
+    category = df.MultipleChoiceFilter(field_name="category_name", label="Item category", choices=[], distinct=False)
     started_after, started_before = date_range("start_date", "Started")
-    closed_after, closed_before = date_range("closed_date", "Closed")
+    closed_after = DayFilter(field_name="closed_date", lookup_expr="gte", label="Closed from")
+    closed_before = ClosedBy(field_name="closed_date", lookup_expr="lte", label="Closed to")
 
     class Meta:
         model = RmaRow
@@ -63,8 +78,11 @@ class RmaFilter(df.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         organization = getattr(request, "organization", None)
         known = distinct_values(RmaRow, organization.pk, "status") if organization is not None else []
+        categories = distinct_values(RmaRow, organization.pk, "category_name") if organization is not None else []
         self.filters["status"].extra["choices"] = [(value, status_label(value)) for value in known]
-        self.form.fields["status"].widget.attrs["size"] = 4
+        self.filters["category"].extra["choices"] = [(value, value) for value in categories if value]
+        for name in ("status", "category"):  # the form is built here, with the choices above
+            self.form.fields[name].widget.attrs["size"] = 4
 
 
 class RmaListView(OrgListView):

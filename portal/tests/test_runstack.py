@@ -61,7 +61,9 @@ def test_a_child_that_dies_is_restarted_with_a_back_off_and_the_others_keep_runn
     assert len(exits) >= 3 and crasher.restarts >= 3, log
     assert log.count("crasher started again") == crasher.restarts
     # ... its own output (stderr too) is kept, with its name in front, once per run ...
-    assert len(re.findall(r"^crasher +\| crasher up$", log, re.M)) == crasher.restarts + 1, log
+    # (the last run may be stopped before it prints, on a busy machine)
+    runs = len(re.findall(r"^crasher +\| crasher up$", log, re.M))
+    assert crasher.restarts <= runs <= crasher.restarts + 1, log
     assert re.search(r"^crasher +\| boom$", log, re.M), log
     # ... and the waits double up to the cap, so a crash loop does not spin.
     assert [float(d) for d in exits[:4]] == [0.1, 0.2, 0.4, 0.4][: len(exits[:4])]

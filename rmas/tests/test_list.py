@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import make_member
-from mirror.models import Rma
+from mirror.models import Item, Rma
 from outbox.models import Delivery
 from portal.lists import Cursor, capped_counts
 from rmas import rows, services
@@ -264,13 +264,15 @@ def test_a_local_request_shows_its_deliverys_status_and_links_to_its_page(client
         ({"status": ["Checked In", "Repaired"]}, {f"Subject {k:05d}" for k in (1, 3, 6, 8, 11, 13, 16, 18)}),
         ({"request_type": ["2"]}, {"Subject 00001", "Subject 00006", "Subject 00011", "Subject 00016"}),
         ({"serial": "sn-00012"}, {"Subject 00012"}),
-        ({"item": "item 3"}, {"Subject 00003", "Subject 00010", "Subject 00017"}),
-        ({"category": "workst"}, {f"Subject {k:05d}" for k in range(1, 20, 2)}),
+        ({"item": " Item 3 "}, {"Subject 00003", "Subject 00010", "Subject 00017"}),  # the exact name, trimmed
+        ({"item": "Item"}, set()),  # not a part of a name: the item filter is an equality
+        ({"category": [CATEGORIES[1]]}, {f"Subject {k:05d}" for k in range(1, 20, 2)}),
         ({"started_after": "2025-01-15"}, {f"Subject {k:05d}" for k in range(14, 20)}),
         ({"started_before": "2025-01-02"}, {"Subject 00000", "Subject 00001"}),
         ({"started_after": "2025-01-03", "started_before": "2025-01-03"}, {"Subject 00002"}),
         ({"closed_after": "2025-01-20"}, {"Subject 00014", "Subject 00019"}),
         ({"closed_before": "2025-01-14"}, {"Subject 00004"}),
+        ({"closed_after": "2025-01-14", "closed_before": "2025-01-19"}, {"Subject 00004", "Subject 00009"}),
     ],
 )
 def test_each_filter_keeps_the_rows_it_names(client_alice, org_a, params, expected):
@@ -409,3 +411,28 @@ def test_columns_and_page_size_are_remembered_for_this_list_only(client_alice, o
     assert len(listed(page)) == 25
     orders = client_alice.get("/orders/")
     assert len(orders.context["headers"]) == 9  # the orders list keeps its own
+
+
+def test_the_category_filter_offers_the_categories_of_this_organization_only(client_alice, org_a, org_b):
+    make_rmas(org_a, 3)
+    make_rmas(org_b, 1, category_name="Globex Category")
+    choices = dict(client_alice.get("/rmas/").context["filter"].form.fields["category"].choices)
+    assert choices == {c: c for c in CATEGORIES}
+    response = client_alice.get("/rmas/", {"category": "Globex Category"})
+    assert not response.context["valid"] and "category" in response.context["filter"].errors
+
+
+def test_the_item_box_suggests_this_organizations_item_names(client_alice, org_a, org_b):
+    now = timezone.now()
+    common = {"raw": {}, "content_hash": "x", "first_seen_at": now, "changed_at": now}
+    Item.objects.create(organization=org_a, upstream_id=1, name="JBOD S-200", **common)
+    Item.objects.create(organization=org_a, upstream_id=2, name="JBOD S-2000", **common)
+    Item.objects.create(organization=org_a, upstream_id=3, name="Gone JBOD", vanished_at=now, **common)
+    Item.objects.create(organization=org_b, upstream_id=4, name="Globex JBOD", **common)
+    html = client_alice.get("/rmas/").content.decode()
+    assert 'list="id_item-options"' in html and '<datalist id="id_item-options"></datalist>' in html
+    assert 'hx-get="/suggest/items/"' in html
+    options = client_alice.get("/suggest/items/", {"item": "jbod"}).content.decode()
+    assert options.count("<option") == 2
+    assert '<option value="JBOD S-200">' in options and '<option value="JBOD S-2000">' in options
+    assert client_alice.get("/suggest/items/", {"item": ""}).content.decode().strip() == ""
