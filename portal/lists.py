@@ -64,6 +64,7 @@ log = logging.getLogger("portal.lists")
 PER_PAGE_CHOICES = (25, 50, 100, 250)
 DEFAULT_PER_PAGE = 50
 COUNT_CAP = 10_000
+LISTS: dict[str, type[OrgListView]] = {}  # every list by its list_key (saved views name their list by it)
 EXPORT_CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
@@ -238,6 +239,18 @@ class OrgListView(View):
     title = ""
     count_cap = COUNT_CAP
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.list_key:
+            LISTS[cls.list_key] = cls
+
+    @classmethod
+    def url(cls) -> str:
+        """The list's own URL (named "<list_key>:list")."""
+        from django.urls import reverse
+
+        return reverse(f"{cls.list_key}:list")
+
     def dispatch(self, request, *args, **kwargs):
         return member_required(self.required_role)(super().dispatch)(request, *args, **kwargs)
 
@@ -276,8 +289,17 @@ class OrgListView(View):
         stored = (getattr(membership, "list_settings", None) or {}).get(self.list_key) or {}
         return stored if isinstance(stored, dict) else {}
 
+    def saved_view(self) -> Any:
+        """The saved view `?view=` opens (savedviews): this list's, the member's own or shared; else None."""
+        if not hasattr(self, "_saved_view"):
+            from savedviews.queries import visible_view
+
+            self._saved_view = visible_view(self.request, self.list_key, self.request.GET.get("view", ""))
+        return self._saved_view
+
     def visible_columns(self) -> list[Column]:
-        chosen = self.settings().get("columns")
+        view = self.saved_view()
+        chosen = view.columns if view is not None else self.settings().get("columns")
         if not isinstance(chosen, list):
             return [c for c in self.columns if c.default or c.required]
         return [c for c in self.columns if c.required or c.name in chosen]
@@ -365,6 +387,8 @@ class OrgListView(View):
             prev_link=self.link(before=page.prev_cursor) if page.has_prev else "",
             export_link=self.link(export="csv", keep_sort=True),
             query=self.request.GET.urlencode(),
+            list_key=self.list_key,
+            **self.saved_view_context(),
             active_filters=len({c["label"] for c in chips}),
         )
         return render(request, self.template_name, context)
@@ -479,6 +503,26 @@ class OrgListView(View):
             where = "the last" if page.at_end else ""
             return f"Showing {where} {len(page.rows):,} of {total}".replace("  ", " ")
         return f"Showing {page.start + 1:,}–{page.start + len(page.rows):,} of {total}"
+
+    def saved_view_context(self) -> dict[str, Any]:
+        """The saved views menu: the open view, the views of this list the member may open (their own and
+        the shared ones, one query) and what saving would keep."""
+        from savedviews.models import NAME_LENGTH
+        from savedviews.queries import views_of_list
+
+        return {
+            "saved_view": self.saved_view(),
+            "saved_views": views_of_list(self.request, self.list_key),
+            "view_query": self.view_query(),
+            "view_name_length": NAME_LENGTH,
+        }
+
+    def view_query(self) -> str:
+        """What a saved view keeps of the current URL: filters, tab and sort (no paging, no view)."""
+        query = self.request.GET.copy()
+        for name in (*NAV_PARAMS, "view", "per_page"):
+            query.pop(name, None)
+        return query.urlencode()
 
     def link(self, *, keep_sort: bool = True, **params: str) -> str:
         """This list's URL with the current filters, tab and sort, without paging, plus `params`."""
@@ -664,7 +708,7 @@ class SuggestingInput(forms.TextInput):
         super().__init__(attrs)
         self.url_name = url_name
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
         from django.urls import reverse
         from django.utils.html import format_html
 
@@ -686,7 +730,7 @@ class SuggestingInput(forms.TextInput):
 
 def typed(request: HttpRequest, limit: int = 100) -> str:
     """What a `SuggestingInput` sent: the value of its one parameter, trimmed and bounded."""
-    return next(iter(request.GET.values()), "").strip()[:limit]
+    return str(next(iter(request.GET.values()), "")).strip()[:limit]
 
 
 class ExactFilter(df.CharFilter):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("orders/", include("orders.urls")),
     path("rmas/", include("rmas.urls")),
+    path("views/", include("savedviews.urls")),
     path("automation/", include("automation.urls")),
     path("sync/", include("sync.urls")),
     path("webhooks/", include("webhooks.urls")),

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "mirror",
     "orders",
     "rmas",
+    "savedviews",
     "automation",
     "webhooks",
 ]
