@@ -479,4 +479,9 @@ def run_sync(
         run.save()
         if own_client:
             client.close()
+    for hook in registry.finish_hooks(resource):
+        try:
+            hook(organization, run)
+        except Exception:  # what listens to runs never undoes one
+            log.exception("a hook after the %s sync of %s failed", resource_name, organization.slug)
     return run

@@ -73,8 +73,10 @@ def register(resource: Resource) -> Resource:
 
 # Hooks other apps add to a resource (in their hooks.py), run after the resource's own:
 # "after_page" (organization, client, changed, run) inside each page's transaction,
-# "after_vanish" (organization, run) inside the transaction that flags vanished rows, and
-# "after_detail" (organization, row) inside the transaction that stores a row's detail (RMAs).
+# "after_vanish" (organization, run) inside the transaction that flags vanished rows,
+# "after_detail" (organization, row) inside the transaction that stores a row's detail (RMAs), and
+# "after_finish" (organization, run) once a run has ended and its row is saved, success or failure
+# (outside any transaction of the run; an error there is logged, the run stands).
 _LISTENERS: dict[tuple[str, str], list[Callable]] = {}
 
 
@@ -84,9 +86,15 @@ def listen(
     after_page: Callable | None = None,
     after_vanish: Callable | None = None,
     after_detail: Callable | None = None,
+    after_finish: Callable | None = None,
 ) -> None:
     get(name)
-    for when, hook in (("after_page", after_page), ("after_vanish", after_vanish), ("after_detail", after_detail)):
+    for when, hook in (
+        ("after_page", after_page),
+        ("after_vanish", after_vanish),
+        ("after_detail", after_detail),
+        ("after_finish", after_finish),
+    ):
         if hook is not None and hook not in _LISTENERS.setdefault((name, when), []):
             _LISTENERS[(name, when)].append(hook)
 
@@ -102,6 +110,10 @@ def vanish_hooks(resource: Resource) -> list[Callable]:
 
 def detail_hooks(resource: Resource) -> list[Callable]:
     return list(_LISTENERS.get((resource.name, "after_detail"), []))
+
+
+def finish_hooks(resource: Resource) -> list[Callable]:
+    return list(_LISTENERS.get((resource.name, "after_finish"), []))
 
 
 def get(name: str) -> Resource:

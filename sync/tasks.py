@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from portal.tasks import delete_in_batches
 
-from . import registry
+from . import first_run, registry
 from .engine import AlreadyRunning, run_sync
 from .models import SyncRun
 
@@ -26,6 +26,8 @@ def sync_resource(organization_id: int, resource: str, trigger: str = "schedule"
     org = Organization.objects.filter(pk=organization_id, is_active=True).first()
     if org is None:
         return "skipped: organization inactive or gone"
+    if resource not in registry.REFERENCE:
+        first_run.before(org)  # a new organization's reference collections come first
     try:
         return run_sync(org, resource, trigger).status
     except AlreadyRunning as exc:
@@ -37,6 +39,22 @@ def sync_resource(organization_id: int, resource: str, trigger: str = "schedule"
 def sync_organization(organization_id: int, trigger: str = "manual", resources: list[str] | None = None) -> None:
     for name in resources or list(registry.REGISTRY):
         sync_resource.delay(organization_id, name, trigger)
+
+
+@shared_task(name="sync.first_runs", ignore_result=True)
+def first_runs() -> list[int]:
+    """Beat, every 10 s: queue the first sync of organizations whose reference collections never synced."""
+    due = first_run.due_organizations()
+    for organization_id in due:
+        first_sync.delay(organization_id)
+    return due
+
+
+@shared_task(name="sync.first_sync", ignore_result=True, acks_late=True)
+def first_sync(organization_id: int) -> int:
+    """Reference collections first (here, one after the other), then every other resource (queued)."""
+    org = Organization.objects.filter(pk=organization_id, is_active=True).first()
+    return len(first_run.first_sync(org)) if org is not None else 0
 
 
 def enqueue_organization_sync(organization, trigger: str = "manual", resources: list[str] | None = None) -> None:

@@ -270,6 +270,7 @@ CELERY_BEAT_SCHEDULE = {
     "orders-reconcile-from-mirror": {"task": "orders.reconcile_from_mirror", "schedule": 60.0},
     "upstream-prune-call-log": {"task": "upstream.prune_call_log", "schedule": 24 * 3600.0},
     "sync-prune-runs": {"task": "sync.prune_runs", "schedule": 24 * 3600.0},
+    "sync-first-runs": {"task": "sync.first_runs", "schedule": 10.0},
 }
 
 # Sandbox upstream (python manage.py runsandbox).
