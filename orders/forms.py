@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from django import forms
@@ -12,6 +13,7 @@ from outbox.forms import REFUSED, upstream_messages
 from upstream import limits
 
 from .models import ADDRESS_MAX, PARTY_FIELDS, PARTY_REQUIRED, OrderSubmission
+from .readiness import Gap
 from .services import customer_order_taken
 
 QUANTITY_MESSAGE = "must be a positive whole number"
@@ -50,7 +52,7 @@ class OrderForm(forms.ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
         labels = {"importer_same_as_recipient": "Importer of record is the same as the recipient"}
 
-    def __init__(self, *args, organization, **kwargs):
+    def __init__(self, *args, organization, gaps: Sequence[Gap] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
         cast(forms.ChoiceField, self.fields["ship_method"]).choices = ship_method_choices(organization)
@@ -80,6 +82,17 @@ class OrderForm(forms.ModelForm):
                     if key in PARTY_REQUIRED:
                         field.widget.attrs["data-required"] = "1"
         self.fields["customer_order"].help_text = "your own order number; unique in your organization"
+        # A list the integrator has not sent yet says so, instead of offering nothing (orders.readiness).
+        waiting = {gap.resource: gap for gap in gaps}
+        for resource, names in (
+            ("ship_methods", ["ship_method"]),
+            ("countries", ["recipient_country", "importer_country"]),
+        ):
+            if resource in waiting:
+                for name in names:
+                    field = cast(forms.ChoiceField, self.fields[name])
+                    field.choices = [("", waiting[resource].placeholder)]
+                    field.widget.attrs["disabled"] = True
 
     def _clean_address(self, name):
         value = (self.cleaned_data.get(name) or "").strip()

@@ -15,7 +15,7 @@ from mirror.models import CatalogItem, Order
 from outbox import services as outbox
 from upstream import limits
 
-from . import services
+from . import readiness, services
 from .forms import OrderForm, apply_upstream_errors, line_formset
 from .models import PARTY_FIELDS, OrderSubmission
 from .presenters import OrderPage
@@ -25,8 +25,15 @@ def _catalog(request, limit: int = 200):
     return scoped(request, CatalogItem).present().order_by("customer_sku")[:limit]
 
 
-def _form_context(request, form, formset, **extra):
-    return {"form": form, "formset": formset, "catalog": _catalog(request), "party_fields": PARTY_FIELDS, **extra}
+def _form_context(request, form, formset, gaps=(), **extra):
+    return {
+        "form": form,
+        "formset": formset,
+        "catalog": _catalog(request),
+        "party_fields": PARTY_FIELDS,
+        "gaps": readiness.explain(list(gaps)),
+        **extra,
+    }
 
 
 def _initial_from(order_like: dict) -> tuple[dict, list[dict]]:
@@ -90,10 +97,11 @@ def _submission_data(submission: OrderSubmission) -> dict:
 @member_required(Role.BUYER)
 def new_order(request):
     org = request.organization
+    gaps = readiness.gaps(org)
     if request.method == "POST":
-        form = OrderForm(request.POST, organization=org)
+        form = OrderForm(request.POST, organization=org, gaps=gaps)
         formset = line_formset(request.POST, organization=org)
-        if form.is_valid() and formset.is_valid():
+        if not gaps and form.is_valid() and formset.is_valid():
             try:
                 submission = services.submit(org, request.user, form.save(commit=False), formset.lines())
             except IntegrityError:  # a concurrent submission took the number between check and save
@@ -111,9 +119,9 @@ def new_order(request):
             source = get_scoped_or_404(request, OrderSubmission, pk=request.GET["again_submission"])
             initial, lines = _initial_from(services.build_payload(source, list(source.lines.all()), org))
         initial["customer_order"] = services.suggest_customer_order(org)
-        form = OrderForm(initial=initial, organization=org)
+        form = OrderForm(initial=initial, organization=org, gaps=gaps)
         formset = line_formset(organization=org, initial=lines or [{"quantity": 1}])
-    return render(request, "orders/form.html", _form_context(request, form, formset, title="New order"))
+    return render(request, "orders/form.html", _form_context(request, form, formset, gaps, title="New order"))
 
 
 @member_required(Role.BUYER)
@@ -124,16 +132,17 @@ def edit_submission(request, pk):
     if not submission.can_resubmit:
         messages.info(request, "This order is not rejected: there is nothing to correct.")
         return render(request, "orders/detail.html", _detail(request, submission=submission))
+    gaps = readiness.gaps(org)
     if request.method == "POST":
-        form = OrderForm(request.POST, instance=submission, organization=org)
+        form = OrderForm(request.POST, instance=submission, organization=org, gaps=gaps)
         formset = line_formset(request.POST, organization=org)
-        if form.is_valid() and formset.is_valid():
+        if not gaps and form.is_valid() and formset.is_valid():
             services.resubmit(org, request.user, form.save(commit=False), formset.lines())
             messages.success(request, f"Order {submission.customer_order} is queued again with your corrections.")
             return redirect("orders:submission", pk=submission.pk)
     else:
         data = _submission_data(submission)
-        form = OrderForm(data, instance=submission, organization=org)
+        form = OrderForm(data, instance=submission, organization=org, gaps=gaps)
         formset = line_formset(data, organization=org)
         form.is_valid()
         formset.is_valid()
@@ -142,7 +151,7 @@ def edit_submission(request, pk):
         request,
         "orders/form.html",
         _form_context(
-            request, form, formset, title=f"Correct order {submission.customer_order}", submission=submission
+            request, form, formset, gaps, title=f"Correct order {submission.customer_order}", submission=submission
         ),
     )
 
