@@ -27,6 +27,8 @@ The rules, the same for every list:
 - Rows are written by a bulk upsert on the link (mirrored rows) or the submission (local rows).
   Every text is cut to its column and `search_text` is the searched columns, casefolded, one
   per line (so a term never spans two).
+- Whatever follows a list's rows (the home dashboard's tallies) registers with `listen()`: it is
+  called with the table and the organization after every refresh, in the same transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ from django.db import models
 from django.db.models import Min
 
 RowValues = dict[str, Any]
+
+# (table, organization id) after a refresh of the table's rows, in the refreshing transaction.
+_LISTENERS: list[Callable[[RowTable, int], None]] = []
+
+
+def listen(callback: Callable[[RowTable, int], None]) -> None:
+    if callback not in _LISTENERS:
+        _LISTENERS.append(callback)
 
 
 class RowTable:
@@ -157,6 +167,8 @@ class RowTable:
             self._upsert(self.mirrored_rows(present, linked), unique=self.link)
         if local and self.local_rows is not None:
             self._upsert(self.local_rows(local), unique="submission")
+        for callback in _LISTENERS:
+            callback(self, organization_id)
 
     def _upsert(self, rows: Iterable[RowValues], unique: str) -> None:
         objs = [self.row_model(**self.row_values(**values)) for values in rows]

@@ -1,12 +1,10 @@
-"""The portal's sections (navigation and dashboard cards), in one list.
+"""The portal's sections (the main navigation), in one list.
 
-Each section names its URL and, once its app mirrors data, a function that summarizes
-the current organization's rows for the dashboard.
+The home dashboard's cards are tallies kept by a worker (`home.tallies`), not summaries counted here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
@@ -17,7 +15,6 @@ class Section:
     key: str
     label: str
     url_name: str
-    summary: Callable | None = None  # (request) -> list[tuple[label, value]]
 
     @property
     def url(self) -> str:
@@ -35,19 +32,3 @@ SECTIONS: list[Section] = [
     Section("invoices", "Invoices", "mirror:invoices"),
     Section("automation", "Automation", "automation:board"),
 ]
-
-
-def register_summary(key: str, func: Callable) -> None:
-    for i, section in enumerate(SECTIONS):
-        if section.key == key:
-            SECTIONS[i] = Section(section.key, section.label, section.url_name, func)
-            return
-    raise KeyError(key)
-
-
-def summaries(request):
-    out = []
-    for section in SECTIONS[1:]:
-        rows = section.summary(request) if section.summary else []
-        out.append({"section": section, "rows": rows})
-    return out

@@ -1,15 +1,5 @@
-from django.shortcuts import render
+"""The home page at `/` (URL name `dashboard`) is the home app's dashboard: cards of kept tallies."""
 
-from accounts.access import member_required
+from home.views import dashboard
 
-
-@member_required()
-def dashboard(request):
-    return render(request, "portal/dashboard.html", {"sections": dashboard_sections(request)})
-
-
-def dashboard_sections(request):
-    """Cards on the dashboard; each app contributes a summary through portal.sections."""
-    from portal.sections import summaries
-
-    return summaries(request)
+__all__ = ["dashboard"]

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "savedviews",
     "automation",
     "webhooks",
+    "home",  # last: it listens to every sync resource and list table the others register
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,9 @@ UPSTREAM_CALL_LOG_DAYS = env.int("UPSTREAM_CALL_LOG_DAYS", default=14)
 # Sync engine: a WORKING run without a heartbeat for this long is considered dead.
 SYNC_STALE_AFTER = env.int("SYNC_STALE_AFTER", default=600)  # seconds
 SYNC_RUN_DAYS = env.int("SYNC_RUN_DAYS", default=30)  # days of sync runs kept (the latest per resource always)
+
+# Home dashboard: at most one recount of an organization's tallies per this many seconds of changes.
+HOME_TALLY_DEBOUNCE = env.float("HOME_TALLY_DEBOUNCE", default=5.0)
 
 # Outbox ("persist, then call"): retries of writes to the upstream.
 OUTBOX_RETRY_BASE = env.float("OUTBOX_RETRY_BASE", default=5.0)  # seconds
