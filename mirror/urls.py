@@ -5,5 +5,4 @@ from portal.placeholder import section_not_built
 app_name = "mirror"
 urlpatterns = [
     path("inventory/", section_not_built("Inventory"), name="inventory"),
-    path("invoices/", section_not_built("Invoices"), name="invoices"),
 ]

@@ -29,6 +29,6 @@ SECTIONS: list[Section] = [
     Section("orders", "Orders", "orders:list"),
     Section("rmas", "RMAs", "rmas:list"),
     Section("inventory", "Inventory", "mirror:inventory"),
-    Section("invoices", "Invoices", "mirror:invoices"),
+    Section("invoices", "Invoices", "invoices:list"),
     Section("automation", "Automation", "automation:board"),
 ]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("rmas/", include("rmas.urls")),
     path("views/", include("savedviews.urls")),
+    path("invoices/", include("invoices.urls")),
     path("automation/", include("automation.urls")),
     path("sync/", include("sync.urls")),
     path("webhooks/", include("webhooks.urls")),

@@ -41,6 +41,8 @@ LINES_PER_ORDER = 500
 MONEY_DIGITS = 12
 MONEY_PLACES = 2
 MONEY: Range[Decimal] = Range(Decimal("0"), Decimal("9999999999.99"))
+# An invoice's total: as money, but it may credit (a negative total).
+INVOICE_TOTAL: Range[Decimal] = Range(-MONEY.high, MONEY.high)
 # Dates and timestamps a record may carry.
 YEARS: Range[int] = Range(1900, 2200)
 # Texts, by what they are.

@@ -154,7 +154,7 @@ def test_order_page_shows_history_parties_lines_serials_tracking_invoices_and_at
     )
     apply_order_payload(reference_a, shipped_payload(250020, "PAGE-1", updated="2026-11-22T12:00:00Z"), "webhook")
     now = timezone.now()
-    Invoice.objects.create(
+    invoice = Invoice.objects.create(
         organization=reference_a,
         upstream_id=750001,
         order_id=250020,
@@ -176,7 +176,7 @@ def test_order_page_shows_history_parties_lines_serials_tracking_invoices_and_at
             f'href="/rmas/new/?serial={serial}" title="Request an RMA for {serial}" class="serial-rma">{serial}</a>'
             in html
         )
-    assert "/invoices/?order_id=250020" in html and "Invoice 750001" in html and "21.00" in html
+    assert f'href="/invoices/{invoice.pk}/">Invoice 750001</a>' in html and "21.00" in html  # the invoice's page
     assert page.submission == submission
     assert len(page.attempts) == 1
     assert "hx-trigger" not in html  # shipped: the page stops polling

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "orders",
     "rmas",
     "savedviews",
+    "invoices",
     "automation",
     "webhooks",
     "home",  # last: it listens to every sync resource and list table the others register

@@ -3,7 +3,18 @@
 from django.apps import apps
 from django.contrib import admin
 
-PROJECT_APPS = ["accounts", "upstream", "outbox", "sync", "mirror", "orders", "rmas", "automation", "webhooks"]
+PROJECT_APPS = [
+    "accounts",
+    "upstream",
+    "outbox",
+    "sync",
+    "mirror",
+    "orders",
+    "rmas",
+    "invoices",
+    "automation",
+    "webhooks",
+]
 
 
 def project_models():

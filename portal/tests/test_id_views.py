@@ -13,6 +13,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Membership
 
+# Views that answer a GET with something other than the page: a redirect, or 405 (POST only).
+OWN_STATUS = {"savedviews:open": 302, "savedviews:delete": 405}
+POST_ONLY = {"savedviews:delete"}
+
 # URL names whose arguments are not organization objects.
 NOT_ORG_OBJECTS = {"password_reset_confirm"}
 
@@ -125,6 +129,12 @@ def _rejected_rma_submission_of_org_a(alice, org_a):
     return _rma_submission_of_org_a(alice, org_a, delivery_status="rejected")
 
 
+def _saved_view_of_alice(alice, org_a):
+    from savedviews.models import SavedView
+
+    return {"pk": SavedView.objects.create(organization=org_a, owner=alice, list_key="rmas", name="Mine").pk}
+
+
 # url name -> factory(alice, org_a) returning reverse() kwargs for an object of org A.
 ID_VIEWS = {
     "member_edit": _membership_of_alice,
@@ -134,6 +144,8 @@ ID_VIEWS = {
     "rmas:detail": _mirror_rma_of_org_a,
     "rmas:submission": _rma_submission_of_org_a,
     "rmas:submission_edit": _rejected_rma_submission_of_org_a,
+    "savedviews:open": _saved_view_of_alice,
+    "savedviews:delete": _saved_view_of_alice,
 }
 
 
@@ -160,11 +172,11 @@ def test_every_id_view_is_listed():
 @pytest.mark.parametrize("url_name", sorted(ID_VIEWS))
 def test_other_organizations_member_gets_404(url_name, alice, org_a, client_bob):
     url = reverse(url_name, kwargs=ID_VIEWS[url_name](alice, org_a))
-    assert client_bob.get(url).status_code == 404
+    assert client_bob.get(url).status_code == (405 if url_name in POST_ONLY else 404)
     assert client_bob.post(url, {}).status_code == 404
 
 
 @pytest.mark.parametrize("url_name", sorted(ID_VIEWS))
 def test_own_organizations_member_gets_the_page(url_name, alice, org_a, client_alice):
     url = reverse(url_name, kwargs=ID_VIEWS[url_name](alice, org_a))
-    assert client_alice.get(url).status_code == 200
+    assert client_alice.get(url).status_code == OWN_STATUS.get(url_name, 200)
