@@ -135,6 +135,25 @@ def _saved_view_of_alice(alice, org_a):
     return {"pk": SavedView.objects.create(organization=org_a, owner=alice, list_key="rmas", name="Mine").pk}
 
 
+def _mirror_invoice_of_org_a(alice, org_a):
+    from django.utils import timezone
+
+    from mirror.models import Invoice
+
+    now = timezone.now()
+    invoice = Invoice.objects.create(
+        organization=org_a,
+        upstream_id=750001,
+        raw={"id": 750001},
+        content_hash="x",
+        first_seen_at=now,
+        changed_at=now,
+        order_id=250001,
+        total="12.50",
+    )
+    return {"pk": invoice.pk}
+
+
 # url name -> factory(alice, org_a) returning reverse() kwargs for an object of org A.
 ID_VIEWS = {
     "member_edit": _membership_of_alice,
@@ -146,6 +165,7 @@ ID_VIEWS = {
     "rmas:submission_edit": _rejected_rma_submission_of_org_a,
     "savedviews:open": _saved_view_of_alice,
     "savedviews:delete": _saved_view_of_alice,
+    "invoices:detail": _mirror_invoice_of_org_a,
 }
 
 
