@@ -8,6 +8,7 @@ hard-deleted: a row gone upstream keeps `vanished_at`.
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from accounts.scoping import OrgOwned, OrgQuerySet
@@ -84,15 +85,35 @@ class CatalogItem(MirrorModel):
 
     class Meta(MirrorModel.Meta):
         verbose_name = "customer catalog item"
-        indexes = [models.Index(fields=["organization", "customer_sku"], name="mirror_catalog_sku")]
+        indexes = [
+            models.Index(fields=["organization", "customer_sku"], name="mirror_catalog_sku"),
+            models.Index(fields=["organization", "item_id"], name="mirror_catalog_item"),  # an item's catalog entry
+        ]
+
+
+def _stock(verbose_name: str | None = None) -> models.DecimalField:
+    """A quantity, level or unit cost of stock (the upstream's decimal, within upstream.limits)."""
+    return models.DecimalField(
+        verbose_name, max_digits=limits.STOCK_DIGITS, decimal_places=limits.STOCK_PLACES, null=True, blank=True
+    )
 
 
 class Inventory(MirrorModel):
     item_id = models.BigIntegerField(null=True, blank=True)
     inventory_location_id = models.BigIntegerField(null=True, blank=True)
-    quantity_on_hand = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
-    quantity_allocated = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
-    quantity_on_order = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    quantity_on_hand = _stock()
+    quantity_allocated = _stock()
+    quantity_on_order = _stock()
+    average_cost = _stock()
+    last_cost = _stock()
+    reorder_level = _stock()
+    order_up_to_level = _stock("order-up-to level")
+    lead_time = models.IntegerField(
+        "lead time (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(limits.LEAD_TIME_DAYS.low), MaxValueValidator(limits.LEAD_TIME_DAYS.high)],
+    )
     updated_upstream_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(MirrorModel.Meta):
@@ -202,6 +223,7 @@ class Rma(MirrorModel):
         indexes = [
             models.Index(fields=["organization", "is_open"], name="mirror_rma_open"),
             models.Index(fields=["organization", "manufacturer_serial"], name="mirror_rma_serial"),
+            models.Index(fields=["organization", "item_id"], name="mirror_rma_item"),  # an item's RMAs
         ]
 
 

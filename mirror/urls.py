@@ -1,8 +1,6 @@
-from django.urls import path
+"""The mirror has no pages of its own: each section's app shows its rows (orders, RMAs, inventory, invoices)."""
 
-from portal.placeholder import section_not_built
+from django.urls import URLPattern
 
 app_name = "mirror"
-urlpatterns = [
-    path("inventory/", section_not_built("Inventory"), name="inventory"),
-]
+urlpatterns: list[URLPattern] = []

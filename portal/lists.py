@@ -43,6 +43,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 import django_filters as df
@@ -58,6 +59,7 @@ from django.views import View
 
 from accounts.access import member_required
 from accounts.scoping import scoped
+from upstream.records import to_decimal
 
 log = logging.getLogger("portal.lists")
 
@@ -99,7 +101,11 @@ class Cursor:
     pos: int | None
 
     def encode(self) -> str:
-        value = self.value.isoformat() if isinstance(self.value, date) else self.value
+        value = self.value
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):  # a quantity or an amount: exact, as text
+            value = str(value)
         raw = json.dumps([value, self.id, self.pos], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -118,6 +124,10 @@ class Cursor:
                 value = date.fromisoformat(value)
             elif isinstance(field_, models.IntegerField | models.BigIntegerField):
                 value = int(value)
+            elif isinstance(field_, models.DecimalField):
+                value = to_decimal(value) if isinstance(value, str) else None  # bounded: no 1e999999
+                if value is None:
+                    return None
             elif not isinstance(value, str):
                 return None
             return cls(value, id_, pos)

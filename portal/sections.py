@@ -28,7 +28,7 @@ SECTIONS: list[Section] = [
     Section("dashboard", "Dashboard", "dashboard"),
     Section("orders", "Orders", "orders:list"),
     Section("rmas", "RMAs", "rmas:list"),
-    Section("inventory", "Inventory", "mirror:inventory"),
+    Section("inventory", "Inventory", "inventory:list"),
     Section("invoices", "Invoices", "invoices:list"),
     Section("automation", "Automation", "automation:board"),
 ]

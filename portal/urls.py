@@ -16,6 +16,7 @@ urlpatterns = [
     path("rmas/", include("rmas.urls")),
     path("views/", include("savedviews.urls")),
     path("invoices/", include("invoices.urls")),
+    path("inventory/", include("inventory.urls")),
     path("automation/", include("automation.urls")),
     path("sync/", include("sync.urls")),
     path("webhooks/", include("webhooks.urls")),

@@ -17,6 +17,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
 
 from mirror.models import MirrorModel
@@ -68,14 +69,23 @@ class Columns:
 
 
 def number_bounds(f: models.Field) -> tuple[Any, Any] | None:
-    """The lowest and highest value a number column holds (the same on every database)."""
+    """The lowest and highest value a number column holds (the same on every database), narrowed by
+    the field's MinValueValidator / MaxValueValidator (a bound of upstream.limits)."""
+    low: Any
+    high: Any
     if isinstance(f, models.DecimalField):
         top = Decimal(10) ** (f.max_digits - f.decimal_places) - Decimal(1).scaleb(-f.decimal_places)
-        return -top, top
-    if isinstance(f, models.IntegerField):
+        low, high = -top, top
+    elif isinstance(f, models.IntegerField):
         low, high = connection.ops.integer_field_range(f.get_internal_type())
-        return low, high
-    return None
+    else:
+        return None
+    for v in f.validators:
+        if isinstance(v, MinValueValidator) and not callable(v.limit_value):
+            low = v.limit_value if low is None else max(low, v.limit_value)
+        elif isinstance(v, MaxValueValidator) and not callable(v.limit_value):
+            high = v.limit_value if high is None else min(high, v.limit_value)
+    return low, high
 
 
 def column_plan(

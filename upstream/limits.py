@@ -43,6 +43,11 @@ MONEY_PLACES = 2
 MONEY: Range[Decimal] = Range(Decimal("0"), Decimal("9999999999.99"))
 # An invoice's total: as money, but it may credit (a negative total).
 INVOICE_TOTAL: Range[Decimal] = Range(-MONEY.high, MONEY.high)
+# Stock (an inventory record): quantities, levels and unit costs, as the mirror's columns hold
+# them (the vendor's "decimal (9)": 18 digits, 4 of them decimals); a lead time in days.
+STOCK_DIGITS = 18
+STOCK_PLACES = 4
+LEAD_TIME_DAYS: Range[int] = Range(0, 3650)
 # Dates and timestamps a record may carry.
 YEARS: Range[int] = Range(1900, 2200)
 # Texts, by what they are.

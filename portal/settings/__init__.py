@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "rmas",
     "savedviews",
     "invoices",
+    "inventory",
     "automation",
     "webhooks",
     "home",  # last: it listens to every sync resource and list table the others register

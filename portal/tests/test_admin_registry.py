@@ -11,6 +11,7 @@ PROJECT_APPS = [
     "mirror",
     "orders",
     "rmas",
+    "inventory",
     "invoices",
     "automation",
     "webhooks",

@@ -129,12 +129,6 @@ def _rejected_rma_submission_of_org_a(alice, org_a):
     return _rma_submission_of_org_a(alice, org_a, delivery_status="rejected")
 
 
-def _saved_view_of_alice(alice, org_a):
-    from savedviews.models import SavedView
-
-    return {"pk": SavedView.objects.create(organization=org_a, owner=alice, list_key="rmas", name="Mine").pk}
-
-
 def _mirror_invoice_of_org_a(alice, org_a):
     from django.utils import timezone
 
@@ -154,6 +148,30 @@ def _mirror_invoice_of_org_a(alice, org_a):
     return {"pk": invoice.pk}
 
 
+def _mirror_item_of_org_a(alice, org_a):
+    from django.utils import timezone
+
+    from mirror.models import Item
+
+    now = timezone.now()
+    item = Item.objects.create(
+        organization=org_a,
+        upstream_id=100001,
+        raw={"id": 100001},
+        content_hash="x",
+        first_seen_at=now,
+        changed_at=now,
+        name="Rackmount 2U",
+    )
+    return {"pk": item.pk}
+
+
+def _saved_view_of_alice(alice, org_a):
+    from savedviews.models import SavedView
+
+    return {"pk": SavedView.objects.create(organization=org_a, owner=alice, list_key="rmas", name="Mine").pk}
+
+
 # url name -> factory(alice, org_a) returning reverse() kwargs for an object of org A.
 ID_VIEWS = {
     "member_edit": _membership_of_alice,
@@ -166,6 +184,7 @@ ID_VIEWS = {
     "savedviews:open": _saved_view_of_alice,
     "savedviews:delete": _saved_view_of_alice,
     "invoices:detail": _mirror_invoice_of_org_a,
+    "inventory:item": _mirror_item_of_org_a,
 }
 
 
