@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 
 from accounts.scoping import scoped
 
@@ -28,8 +29,17 @@ def visible_view(request: Any, list_key: str, pk: str) -> SavedView | None:
 
 
 def home_views(request: Any, limit: int = 20) -> list[SavedView]:
-    """For the home page: the member's own views first, then the shared ones, by list and name."""
-    return sorted(
-        visible(request).select_related("owner")[: limit * 2],
-        key=lambda v: (v.owner_id != request.user.pk, v.list_key, v.name.casefold()),
-    )[:limit]
+    """For the home page (one query): the member's own views first, then the shared ones, by list and
+    name, each with its list's title (`list_title`)."""
+    from portal.lists import LISTS
+
+    views: list[SavedView] = list(
+        visible(request)
+        .select_related("owner")
+        .annotate(mine=Case(When(owner_id=request.user.pk, then=Value(0)), default=Value(1)))
+        .order_by("mine", "list_key", Lower("name"), "id")[:limit]
+    )
+    for view in views:
+        known = LISTS.get(view.list_key)
+        view.list_title = (known.title or view.list_key) if known else view.list_key  # type: ignore[attr-defined]
+    return views

@@ -151,3 +151,22 @@ def test_the_list_page_costs_the_same_queries_with_saved_views(client_alice, org
     assert queries("/rmas/") == before
     view = SavedView.objects.first()
     assert queries(f"/rmas/?view={view.pk}") == before + 1  # the open view, looked up once
+
+
+def test_the_home_page_opens_the_members_own_and_shared_views(client_alice, client_bob, org_a, alice):
+    carol = make_member("carol", org_a, roles=["viewer"])
+    save(client_alice, "Zeta mine")
+    save(client_alice, "alpha mine", shared=True)
+    c = Client()
+    c.force_login(carol)
+    save(c, "Carol private")
+    save(c, "Carol shared", shared=True)
+    save(client_bob, "Globex shared", shared=True)
+    page = client_alice.get("/")
+    assert page.status_code == 200
+    assert [v.name for v in page.context["home_views"]] == ["alpha mine", "Zeta mine", "Carol shared"]
+    html = page.content.decode()
+    for view in page.context["home_views"]:
+        assert f'href="/views/{view.pk}/"' in html
+    assert "Carol private" not in html and "Globex shared" not in html
+    assert "RMAs · shared by carol" in html  # the list's title, and who shared it
