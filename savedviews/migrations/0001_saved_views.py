@@ -7,33 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_membership_notify_rma_updates'),
+        ("accounts", "0003_membership_notify_rma_updates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SavedView',
+            name="SavedView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('list_key', models.CharField(help_text='the list it belongs to (OrgListView.list_key)', max_length=40)),
-                ('name', models.CharField(max_length=80)),
-                ('query', models.CharField(blank=True, help_text='filters, tab and sort, as a query string', max_length=2000)),
-                ('columns', models.JSONField(blank=True, default=list, help_text="the columns shown, in the list's order")),
-                ('shared', models.BooleanField(default=False, verbose_name='shared with the organization')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "list_key",
+                    models.CharField(help_text="the list it belongs to (OrgListView.list_key)", max_length=40),
+                ),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "query",
+                    models.CharField(blank=True, help_text="filters, tab and sort, as a query string", max_length=2000),
+                ),
+                (
+                    "columns",
+                    models.JSONField(blank=True, default=list, help_text="the columns shown, in the list's order"),
+                ),
+                ("shared", models.BooleanField(default=False, verbose_name="shared with the organization")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.organization"
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_views",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['list_key', models.OrderBy(django.db.models.functions.text.Lower('name')), 'id'],
-                'indexes': [models.Index(fields=['organization', 'list_key', 'shared'], name='savedview_list')],
-                'constraints': [models.UniqueConstraint(models.F('organization'), models.F('owner'), models.F('list_key'), django.db.models.functions.text.Lower('name'), name='savedview_one_name_per_member_and_list')],
+                "ordering": ["list_key", models.OrderBy(django.db.models.functions.text.Lower("name")), "id"],
+                "indexes": [models.Index(fields=["organization", "list_key", "shared"], name="savedview_list")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("organization"),
+                        models.F("owner"),
+                        models.F("list_key"),
+                        django.db.models.functions.text.Lower("name"),
+                        name="savedview_one_name_per_member_and_list",
+                    )
+                ],
             },
         ),
     ]
