@@ -24,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import django_filters as df
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import CharField, Func, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,12 +38,45 @@ from portal.lists import COUNT_CAP, MIN_SEARCH, Column, ContainsText, OrgListVie
 from upstream import limits
 
 from . import tallies
-from .models import InvoiceRow, money
+from .models import InvoiceRow
 
 
 def amount(value: Decimal | None) -> str:
     """A total as people read it: thousands separated, 2 places, no currency symbol (the upstream names none)."""
     return "–" if value is None else f"{value:,.2f}"
+
+
+def cents_amount(cents: int | None) -> str:
+    """`amount()` of a total in cents, without building a Decimal (a cell of every row)."""
+    if cents is None:
+        return "–"
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole:,}.{part:02d}"
+
+
+class CentsText(Func):
+    """A total in cents as the text of its Decimal with 2 places ("-12.50"), made by the database for the export
+    (exactly: integer arithmetic, no float)."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        return self.as_sql(compiler, connection, template="((%(expressions)s)::numeric * 0.01)::text", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        template = (
+            "(CASE WHEN %(expressions)s < 0 THEN '-' ELSE '' END || (abs(%(expressions)s) / 100) || '.' "
+            "|| substr('0' || (abs(%(expressions)s) %% 100), -2))"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def number_cell(value: str | None) -> str:
+    """An export cell of a number the database wrote ("-12.50" is a number, not a formula: not neutralised)."""
+    return "" if value is None else value
+
+
+PLACEHOLDER = 987_654_321_987  # an id no URL prefix holds: replaced by each row's own
 
 
 class OrderTextFilter(df.CharFilter):
@@ -117,26 +151,35 @@ class InvoiceListView(OrgListView):
     def row_fields(self) -> tuple[str, ...]:
         return ("invoice_id", "order_pk", "order_upstream_id")
 
+    @cached_property
+    def page_urls(self) -> tuple[str, str]:
+        """The invoice and order page URLs with a placeholder id: one reverse() each per page, not one per row."""
+        return reverse("invoices:detail", args=[PLACEHOLDER]), reverse("orders:detail", args=[PLACEHOLDER])
+
     def row_url(self, row: dict[str, Any]) -> str:
-        return reverse("invoices:detail", args=[row["invoice_id"]])
+        return self.page_urls[0].replace(str(PLACEHOLDER), str(row["invoice_id"]))
 
     def cell(self, column: Column, row: dict[str, Any]) -> dict[str, Any]:
-        cell = super().cell(column, row)
         if column.name == "customer_order":
             # The order's page once it is mirrored; its upstream id until then.
             if row["order_pk"]:
-                cell["url"] = reverse("orders:detail", args=[row["order_pk"]])
-                cell["value"] = row["customer_order"] or row["order_upstream_id"]
-            else:
-                cell["column"] = replace(column, kind="text")
-                cell["value"] = "" if row["order_upstream_id"] is None else f"{row['order_upstream_id']} (not mirrored)"
-        elif column.name == "total_cents":
-            cell["value"] = amount(money(row["total_cents"]))
-        return cell
+                url = self.page_urls[1].replace(str(PLACEHOLDER), str(row["order_pk"]))
+                return {"column": column, "value": row["customer_order"] or row["order_upstream_id"], "url": url}
+            upstream_id = row["order_upstream_id"]
+            text = "" if upstream_id is None else f"{upstream_id} (not mirrored)"
+            return {"column": replace(column, kind="text"), "value": text}
+        if column.name == "total_cents":
+            return {"column": column, "value": cents_amount(row["total_cents"])}
+        return super().cell(column, row)
+
+    def export_expression(self, column: Column) -> Any:
+        if column.name == "total_cents":
+            return CentsText("total_cents")
+        return super().export_expression(column)
 
     def export_converter(self, column: Column) -> Callable[[Any], Any]:
         if column.name == "total_cents":
-            return lambda cents: "" if cents is None else str(money(cents))
+            return number_cell
         return super().export_converter(column)
 
     def filtered_sum(self, filterset: InvoiceFilter, valid: bool) -> dict[str, Any]:
@@ -156,13 +199,15 @@ class InvoiceListView(OrgListView):
 
     def month_chart(self) -> tuple[Chart, dict[str, Any]]:
         months = tallies.month_totals(self.request.organization.pk, months=12)  # type: ignore[attr-defined]
+        path = reverse("invoices:list")
+        urls = [tallies.list_url(m.month, path) for m in months]
         chart = Chart(
             key="invoice-months",
             caption="Invoiced per month, last 12 months",
             labels=[m.month.strftime("%b %Y") for m in months],
             series=[Series("Total", [m.total for m in months])],
             places=2,
-            links=[m.url for m in months],
+            links=urls,
             extra=[("Invoices", [f"{m.invoices:,}" for m in months])],
         )
         last, this = months[-2], months[-1]
@@ -170,6 +215,8 @@ class InvoiceListView(OrgListView):
         compare = {
             "this": this,
             "last": last,
+            "this_url": urls[-1],
+            "last_url": urls[-2],
             "this_total": amount(this.total),
             "last_total": amount(last.total),
             "change": ("+" if change > 0 else "") + amount(change),

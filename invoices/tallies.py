@@ -68,10 +68,11 @@ def this_month(today: date | None = None) -> date:
     return (today or timezone.localdate(timezone=zone())).replace(day=1)
 
 
-def list_url(month: date) -> str:
-    """The invoices list filtered to one month's invoices (a stable URL: the dashboard links to it)."""
+def list_url(month: date, path: str = "") -> str:
+    """The invoices list filtered to one month's invoices (a stable URL: the dashboard links to it).
+    `path`: the list's, when the caller has it already."""
     last_day = next_month(month) - timedelta(days=1)
-    return f"{reverse('invoices:list')}?billed_after={month.isoformat()}&billed_before={last_day.isoformat()}"
+    return f"{path or reverse('invoices:list')}?billed_after={month.isoformat()}&billed_before={last_day.isoformat()}"
 
 
 # -- keeping the month table -------------------------------------------------------------------------

@@ -585,12 +585,7 @@ class OrgListView(View):
     # -- export ---------------------------------------------------------------------------------
     def export(self, qs: QuerySet, sort_name: str, descending: bool) -> StreamingHttpResponse:
         columns = self.visible_columns()
-        # Timestamps leave the database as ISO 8601 text in UTC (no datetime objects to build).
-        texts = {
-            f"export_{c.name}": IsoSecondsUTC(c.name)
-            for c in columns
-            if isinstance(self.model._meta.get_field(c.name), models.DateTimeField)
-        }
+        texts = {f"export_{c.name}": e for c in columns if (e := self.export_expression(c)) is not None}
         names = [f"export_{c.name}" if f"export_{c.name}" in texts else c.name for c in columns]
         rows = qs.order_by(*self._order(sort_name, descending)).annotate(**texts).values_list(*names)
         response = StreamingHttpResponse(
@@ -626,6 +621,13 @@ class OrgListView(View):
     def export_converter(self, column: Column) -> Callable[[Any], Any]:
         """How one column's database value becomes a CSV cell: text is neutralised, None is empty."""
         return export_cell
+
+    def export_expression(self, column: Column) -> Any:
+        """A database expression that gives the column's cell as text (formatted by the database, no Python
+        object per cell), or None for the column's value. Timestamps leave as ISO 8601 text in UTC."""
+        if isinstance(self.model._meta.get_field(column.name), models.DateTimeField):
+            return IsoSecondsUTC(column.name)
+        return None
 
 
 def export_cell(value: Any) -> Any:
