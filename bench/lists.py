@@ -17,7 +17,10 @@ queries:
   request type, serial, item, item category, start and closed date ranges) and the last page;
 - the same cases on the second organization, to show the query count does not grow;
 - a full CSV export of each list and organization in a fresh process: rows/s, and the peak
-  RSS (VmHWM) before and after, which stays flat.
+  RSS (VmHWM) before and after, which stays flat;
+- the home page (`bench/home_page.py`, unless `--no-home`): with as many automation queues and
+  tasks as list rows and 30 days of sync runs, the recount of each tally (as the worker does it)
+  and the page over stored tallies, current and changed ("as of").
 
     .venv/bin/python bench/lists.py                  # fill, then measure both lists
     .venv/bin/python bench/lists.py --lists rmas     # only the RMA lists (fill and measure)
@@ -627,7 +630,7 @@ class ListSpec:
     copies: tuple[tuple[str, str | Callable[[], tuple[str, ...]]], ...]  # (table, COPY columns), in fill order
     tables: Callable[..., Iterator[dict[str, list[str]]]]  # (org id, prefix, count, n, ids, end) -> table: lines
     new_ids: Callable[[], Any]
-    add_local: Callable[[Any, int, int], None]
+    add_local: Callable[[Any, int, int], None] | None  # None: no local submissions
     cases: Callable[[ListSpec, int, str, int], list[tuple[str, str, Check]]]
     row_url: Callable[[int | None, int | None], str]
 
@@ -716,6 +719,8 @@ def fill(url: str, sizes: tuple[int, ...], specs: list[ListSpec]) -> list[tuple[
     )
 
     for spec in specs:
+        if spec.add_local is None:
+            continue
         started = time.perf_counter()
         for n, (org, count) in enumerate(zip(orgs, LOCAL_ROWS, strict=False)):
             spec.add_local(org, count, 100 + n)
@@ -1052,11 +1057,14 @@ def main(
     do_fill: bool,
     specs: list[ListSpec],
     only: str | None = None,
+    home: bool = True,
 ) -> None:
     os.environ["DATABASE_URL"] = url
     print(f"database: {url}\n", flush=True)
     if do_fill:
-        steps = fill(url, sizes, specs)
+        import home_page  # the home page's own data (bench/home_page.py)
+
+        steps = fill(url, sizes, specs + ([home_page.SPEC] if home else []))
         print("\n| fill step | seconds |\n|---|---:|")
         for step, seconds in steps:
             print(f"| {step} | {seconds:.1f} |")
@@ -1145,6 +1153,11 @@ def main(
             )
         slow += [r for r in [*big, *small] if r.p95 > explain_over]
 
+    if home:
+        import home_page
+
+        slow += [r for r in home_page.measure(repeat) if r.p95 > explain_over]
+
     for r in sorted(slow, key=lambda r: -r.p95):
         print(f"\n### {r.case}: p95 {r.p95:.1f} ms; its slowest query took {r.slowest_ms:.1f} ms\n")
         print(f"```sql\n{r.slowest_sql}\n```\n\n```\n{explain(r.slowest_sql)}\n```")
@@ -1166,6 +1179,9 @@ if __name__ == "__main__":
         )
         parser.add_argument("--no-fill", action="store_true", help="measure the database an earlier run filled")
         parser.add_argument("--only", metavar="REGEX", help="measure only the cases whose name matches")
+        parser.add_argument(
+            "--home", action=argparse.BooleanOptionalAction, default=True, help="the home page too (bench/home_page.py)"
+        )
         args = parser.parse_args()
         main(
             bench_url(args.database_url),
@@ -1175,4 +1191,5 @@ if __name__ == "__main__":
             not args.no_fill,
             [SPECS[name] for name in args.lists],
             args.only,
+            args.home,
         )
