@@ -3,8 +3,11 @@ invoice and every applied order payload, in the same transaction."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
+import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from invoices import rows
@@ -147,3 +150,18 @@ def test_rows_and_months_never_cross_organizations(org_a, org_b):
     assert (
         len(theirs) == 5 and rows.rebuild(org_b.pk) == 5 and InvoiceRow.objects.filter(organization=org_a).count() == 5
     )
+
+
+def test_the_rebuild_command_restores_every_row_and_month_and_refuses_an_unknown_organization(org_a, org_b):
+    make_invoices(org_a, 30)
+    make_invoices(org_b, 3, number_base=800_000, orders=False)
+    rows_before, months_before = snapshot(org_a), stored_months(org_a)
+    InvoiceRow.objects.filter(organization=org_a).delete()
+    InvoiceMonth.objects.filter(organization=org_a).delete()
+    out = io.StringIO()
+    call_command("rebuild_invoices", "acme", stdout=out)
+    assert out.getvalue() == f"acme: 30 invoice rows, {len(months_before)} months\n"
+    assert snapshot(org_a) == rows_before and stored_months(org_a) == months_before
+    assert InvoiceRow.objects.filter(organization=org_b).count() == 3
+    with pytest.raises(CommandError, match="no organization nosuch"):
+        call_command("rebuild_invoices", "nosuch")
