@@ -11,11 +11,11 @@ organization's locations from the location index; substring filters and search r
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import django_filters as df
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, F, Func, Q, QuerySet
 from django.urls import reverse
 
 from portal.lists import (
@@ -25,6 +25,7 @@ from portal.lists import (
     SearchFilter,
     SubstringFilter,
     Tab,
+    as_is,
     distinct_values,
 )
 
@@ -44,6 +45,7 @@ QUANTITIES = frozenset(
 MONEY = frozenset({"price", "last_cost", "average_cost", "value"})
 FLAGS = frozenset({"stocked", "serialized", "archived"})
 BELOW = "Below reorder level"
+CENT = Decimal("0.01")
 
 
 def location_label(location_id: int | None) -> str:
@@ -61,10 +63,47 @@ def quantity_text(value: Decimal | None, grouped: bool = True) -> str | None:
 
 
 def money_text(value: Decimal | None, grouped: bool = True) -> str | None:
-    """An amount with two decimals (1,234.50)."""
+    """An amount with two decimals (1,234.50), a half cent rounded up (as PostgreSQL rounds)."""
     if value is None:
         return None
-    return format(value, ",.2f" if grouped else ".2f")
+    return format(value.quantize(CENT, rounding=ROUND_HALF_UP), ",f" if grouped else "f")
+
+
+class DecimalText(Func):
+    """A decimal column as the export's text, made by the database (no Decimal object per cell): without
+    trailing zeros (`places` None), or with `places` decimals, as quantity_text and money_text write it."""
+
+    output_field = CharField()
+
+    def __init__(self, column: str, places: int | None = None) -> None:
+        super().__init__(F(column))
+        self.places = places
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        if self.places is None:
+            template = "trim_scale(%(expressions)s)::text"
+        else:
+            template = f"round(%(expressions)s, {int(self.places)})::text"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # SQLite keeps a decimal as an integer or a float (12, 12.5): its text has no trailing zeros.
+        if self.places is None:
+            template = "CAST(%(expressions)s AS TEXT)"
+        else:
+            rounded = f"printf('%%.{int(self.places)}f', %(expressions)s)"
+            template = f"(CASE WHEN %(expressions)s IS NULL THEN NULL ELSE {rounded} END)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+class LocationText(Func):
+    """A location's name ("Location 7"), made by the database for the export; empty for none."""
+
+    output_field = CharField()
+    template = "('Location ' || %(expressions)s)"
+
+    def __init__(self, column: str) -> None:
+        super().__init__(F(column))
 
 
 def flag_text(value: bool | None) -> str:
@@ -165,16 +204,21 @@ class InventoryListView(OrgListView):
             cell["value"] = f"Item {row['item_upstream_id']}" if row["item_upstream_id"] else ""
         return cell
 
+    def export_expression(self, column: Column) -> Any:
+        if column.name in QUANTITIES:
+            return DecimalText(column.name)
+        if column.name in MONEY:
+            return DecimalText(column.name, places=2)
+        if column.name == "location_id":
+            return LocationText(column.name)
+        return super().export_expression(column)
+
     def export_converter(self, column: Column) -> Callable[[Any], Any]:
         name = column.name
-        if name in QUANTITIES:
-            return lambda value: quantity_text(value, grouped=False) or ""
-        if name in MONEY:
-            return lambda value: money_text(value, grouped=False) or ""
+        if name in QUANTITIES or name in MONEY or name == "location_id":
+            return as_is  # text the database wrote: a number ("-1.5" is no formula) or "Location 7"
         if name in FLAGS:
             return lambda value: flag_text(value).lower()
-        if name == "location_id":
-            return location_label
         return super().export_converter(column)
 
     def get_context_data(self, **context: Any) -> dict[str, Any]:

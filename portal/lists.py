@@ -600,11 +600,15 @@ class OrgListView(View):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([neutralise(h) for h in header])
-        converters = [self.export_converter(c) for c in columns]
+        # Only the cells that need it are converted (a number the database wrote as text passes as it is).
+        converters = [(n, convert) for n, c in enumerate(columns) if (convert := self.export_converter(c)) is not as_is]
         written = 0
         chunk: list[list[Any]] = []
         for row in rows:
-            chunk.append([convert(value) for convert, value in zip(converters, row, strict=False)])
+            cells = list(row)
+            for n, convert in converters:
+                cells[n] = convert(cells[n])
+            chunk.append(cells)
             if len(chunk) >= EXPORT_CHUNK:
                 writer.writerows(chunk)
                 written += len(chunk)
@@ -619,7 +623,8 @@ class OrgListView(View):
         log.info("%s export: %s rows", self.list_key or self.export_filename, written)
 
     def export_converter(self, column: Column) -> Callable[[Any], Any]:
-        """How one column's database value becomes a CSV cell: text is neutralised, None is empty."""
+        """How one column's database value becomes a CSV cell: text is neutralised, None is empty. `as_is`:
+        the value as the database sent it (text it formatted that no spreadsheet runs, e.g. a number)."""
         return export_cell
 
     def export_expression(self, column: Column) -> Any:
@@ -628,6 +633,11 @@ class OrgListView(View):
         if isinstance(self.model._meta.get_field(column.name), models.DateTimeField):
             return IsoSecondsUTC(column.name)
         return None
+
+
+def as_is(value: Any) -> Any:
+    """An export converter that leaves the cell as the database sent it (None is empty): never called."""
+    return value
 
 
 def export_cell(value: Any) -> Any:

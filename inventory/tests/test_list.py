@@ -329,6 +329,17 @@ def test_export_has_what_the_list_shows_in_its_order_with_plain_numbers(client_a
     assert sorted(row[0] for row in below[1:-1]) == [f"Widget {k:04d}" for k in range(5)]
 
 
+def test_export_writes_negative_and_unknown_numbers_as_numbers(client_alice, org_a):
+    make_stock(org_a, 2)
+    Inventory.objects.filter(organization=org_a, upstream_id=1_000_001).update(
+        quantity_on_hand=Decimal("0.5"), quantity_allocated=Decimal(2), average_cost=None, last_cost=Decimal("-3")
+    )
+    rows.rebuild(org_a.pk)
+    client_alice.post(URL, {"columns": ["quantity_available", "value", "last_cost", "stocked"], "query": ""})
+    body = exported(client_alice, {"sort": "item_name"})[1:-1]
+    assert body == [["Widget 0000", "0", "1.50", "0.00", "no"], ["Widget 0001", "-1.5", "-3.00", "", "yes"]]
+
+
 def test_export_neutralises_formula_cells(client_alice, org_a):
     make_stock(org_a, 3)
     InventoryRow.objects.filter(item_name="Widget 0000").update(
