@@ -3,7 +3,8 @@
 Every number links to the filtered list behind it, with the list's own filter names, so that
 the list shows the same number: the orders list's tabs and `status` filter (`orders.lists`),
 the RMA lists' Open tab and `status` filter (`rmas.lists`), the automation pages' `state` and
-`failed_since` (issue 14 builds those pages), the freshness page's rows (`sync.views`).
+`failed_since` (issue 14 builds those pages), the inventory list's "below" tab, the invoices
+list's billed range of a month (`invoices.tallies.list_url`), the freshness page's rows.
 
 Who sees what: viewers (dashboards) and managers see every card; buyers orders, inventory and
 invoices; service staff RMAs and inventory; operators the automation line; every member the
@@ -12,7 +13,9 @@ data freshness.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -20,6 +23,8 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.roles import ALL_ROLES, Role
 from automation.tallies import line_status
+from inventory.tallies import below_reorder
+from invoices.tallies import month_totals
 from orders.tallies import by_status
 from outbox.models import OPEN_STATUSES, Delivery
 from rmas.tallies import open_by_status
@@ -128,6 +133,77 @@ register(
     card=rmas_card,
     title="RMAs",
     link="rmas:list",
+)
+
+
+# -- inventory (inventory.tallies, the inventory list's "Below reorder level" tab) -------------------
+def inventory_card(value: int, now: datetime) -> list[Group]:
+    return [
+        Group(
+            "Stock",
+            [
+                Figure(
+                    "Items below reorder level",
+                    number(value),
+                    link("inventory:list", tab="below"),
+                    "warn" * bool(value),
+                )
+            ],
+        )
+    ]
+
+
+register(
+    "inventory",
+    below_reorder,
+    roles=(Role.BUYER, Role.SERVICE, *WATCHERS),
+    reads=("inventories", "items", "customer_catalog_items"),
+    card=inventory_card,
+    title="Inventory",
+    link="inventory:list",
+)
+
+
+# -- invoices (invoices.tallies: the month table the invoices list keeps) ---------------------------
+def invoice_months(organization_id: int) -> list[dict[str, Any]]:
+    """Last month and this month (in the portal's time zone): how many invoices were billed, and their total."""
+    return [
+        {"month": m.month.isoformat(), "invoices": m.invoices, "total": str(m.total)}
+        for m in month_totals(organization_id, months=2)
+    ]
+
+
+def invoices_card(value: list[dict[str, Any]], now: datetime) -> list[Group]:
+    from invoices.tallies import list_url
+
+    figures = []
+    for label, month in zip(("Last month", "This month"), value[-2:], strict=False):
+        first = date.fromisoformat(month["month"])
+        figures.append(
+            Figure(
+                f"{label} ({first:%b %Y})",
+                number(month["invoices"]),
+                list_url(first),
+                note=f"total {Decimal(month['total']):,.2f}",
+            )
+        )
+    if len(value) >= 2:
+        last, this = (Decimal(m["total"]) for m in value[-2:])
+        if last:
+            change = (this - last) / last * 100
+            figures[-1] = replace(figures[-1], note=f"{figures[-1].note}, {change:+.0f} % on last month")
+    return [Group("Billed", figures)]
+
+
+register(
+    "invoices",
+    invoice_months,
+    roles=(Role.BUYER, *WATCHERS),
+    reads=("invoices",),
+    card=invoices_card,
+    title="Invoices",
+    link="invoices:list",
+    max_age=3600,  # "this month" moves on the first of the month: recounted hourly even when nothing changes
 )
 
 

@@ -19,7 +19,7 @@ from outbox.models import Delivery
 from . import factories
 from .conftest import card, figures, list_total, scheduled
 
-EVERY_CARD = ["orders", "rmas", "automation", "freshness"]
+EVERY_CARD = ["orders", "rmas", "inventory", "invoices", "automation", "freshness"]
 
 
 def login(user) -> Client:
@@ -33,10 +33,10 @@ def login(user) -> Client:
     [
         (["viewer"], EVERY_CARD),
         (["manager"], EVERY_CARD),
-        (["buyer"], ["orders", "freshness"]),
-        (["service"], ["rmas", "freshness"]),
+        (["buyer"], ["orders", "inventory", "invoices", "freshness"]),
+        (["service"], ["rmas", "inventory", "freshness"]),
         (["operator"], ["automation", "freshness"]),
-        (["buyer", "service"], ["orders", "rmas", "freshness"]),
+        (["buyer", "service"], ["orders", "rmas", "inventory", "invoices", "freshness"]),
         ([], []),
     ],
 )
@@ -80,6 +80,36 @@ def test_every_number_of_the_rmas_card_is_the_number_its_list_shows(client_alice
             assert client_alice.get(url).status_code == 200 and value == "400 days"
             continue
         assert list_total(client_alice.get(url)) == int(value), (label, url)
+
+
+def test_the_inventory_number_is_the_number_its_list_shows(client_alice, org_a, handed):
+    from inventory.tests.conftest import make_stock
+
+    make_stock(org_a, 12)  # records 0-4 are below their reorder level
+    services.recompute(org_a.pk)
+    value, url = figures(client_alice.get("/"), "inventory")["Items below reorder level"]
+    assert value == "5" and url == "/inventory/?tab=below"
+    assert list_total(client_alice.get(url)) == 5
+
+
+def test_the_invoice_months_are_the_numbers_their_lists_show(client_alice, org_a, handed):
+    from invoices.tallies import month_start, previous_month, this_month
+    from invoices.tests.conftest import make_invoices
+
+    last = previous_month(this_month())
+    make_invoices(org_a, 40, base=month_start(last) + timedelta(hours=3), step=timedelta(hours=31))
+    older = month_start(last) - timedelta(hours=31 * 50)  # invoice k is billed k steps after its base
+    make_invoices(org_a, 5, start=40, base=older, step=timedelta(hours=31))  # in neither month
+    services.recompute(org_a.pk)
+    shown = figures(client_alice.get("/"), "invoices")
+    assert len(shown) == 2
+    numbers = [int(value.replace(",", "")) for value, _url in shown.values()]
+    assert sum(numbers) == 40 and all(numbers)
+    for label, (value, url) in shown.items():
+        assert url.startswith("/invoices/?billed_after="), label
+        assert list_total(client_alice.get(url)) == int(value.replace(",", "")), (label, url)
+    this = card(client_alice.get("/"), "invoices").groups[0].figures[-1]
+    assert this.label.startswith("This month") and "% on last month" in this.note
 
 
 def test_the_automation_and_freshness_numbers_link_to_their_pages(client_alice, org_a, handed):
@@ -193,7 +223,7 @@ def test_the_dashboard_in_a_browser_links_each_number_to_its_list(page, live_ser
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/")
     cards = page.locator("section.home-card h2").all_inner_texts()
-    assert cards == ["Orders", "Data freshness"]
+    assert cards == ["Orders", "Inventory", "Invoices", "Data freshness"]
     scroll, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll <= viewport
     page.click("#card-orders a.figure >> nth=0")  # Pending: 2

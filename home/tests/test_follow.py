@@ -143,3 +143,20 @@ def test_a_real_worker_recounts_a_few_seconds_after_a_change(sandbox_org, celery
     wait_for(lambda: Tally.objects.filter(organization=org, key="orders", refreshed_at__isnull=False).exists(), 30)
     wait_for(lambda: tally(org, "orders").current and tally(org, "freshness").current, 30, message="a current count")
     assert tally(org, "orders").value == mirror_order_counts(org)
+
+
+def test_inventory_and_invoice_tallies_follow_their_syncs(sandbox_org, handed, django_capture_on_commit_callbacks):
+    from home.providers import invoice_months
+    from inventory.tallies import below_reorder
+
+    org = sandbox_org
+    services.recompute(org.pk)
+    assert tally(org, "inventory").value == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("items", "customer_catalog_items", "inventories", "invoices"):
+            assert run_sync(org, name).status == "success"
+    assert not tally(org, "inventory").current and not tally(org, "invoices").current
+    assert tally(org, "orders").current
+    assert set(services.recompute(org.pk)) == {"inventory", "invoices", "freshness"}
+    assert tally(org, "inventory").value == below_reorder(org.pk)
+    assert tally(org, "invoices").value == invoice_months(org.pk)
