@@ -17,7 +17,7 @@ from django.urls import NoReverseMatch, reverse
 
 from inventory import rows, tallies
 from inventory.lists import InventoryListView
-from inventory.models import ROW_SORTS, InventoryRow
+from inventory.models import FLAG_SIDES, ROW_SORTS, InventoryRow
 from mirror.models import Inventory, Item
 from portal.lists import Cursor
 
@@ -105,6 +105,26 @@ def test_every_sortable_column_and_the_tab_have_an_index_that_serves_the_sort(or
     )[:51]
     plan = _plan(qs)
     assert re.search(r"inv_row_(below|item_name)", plan) and _no_sort_step(plan), plan
+
+
+def test_the_flag_filters_and_the_location_filter_count_through_their_own_indexes(org_a):
+    """The rare side of a flag (not stocked, not serialized, archived) has a small partial index in the
+    default order; the location's index carries the tab's flag. A filtered page and its tab counts
+    read those, never the organization's rows (a few % of a million rows would be a scan)."""
+    make_stock(org_a, 40)
+    mine = InventoryRow.objects.filter(organization=org_a)
+    for name, condition in FLAG_SIDES:
+        page = _plan(mine.filter(condition).order_by("item_name", "id")[:51])
+        below = _plan(mine.filter(condition, is_below_reorder=True).order_by().values("pk")[:10001])
+        if connection.vendor == "postgresql":
+            assert f"inv_row_{name}" in page and _no_sort_step(page), page
+            assert f"Index Only Scan using inv_row_{name}" in below, below
+        else:
+            assert _no_sort_step(page) and "SCAN inventory_inventoryrow\n" not in page + "\n", page
+    plan = _plan(mine.filter(location_id=2, is_below_reorder=True).order_by().values("pk")[:10001])
+    assert "inv_row_location_id" in plan, plan
+    if connection.vendor == "postgresql":
+        assert "Index Only Scan" in plan, plan
 
 
 def walk(client, params: dict) -> tuple[list[int], list[str], object]:
