@@ -55,6 +55,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format, localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 from django.views import View
 
 from accounts.access import member_required
@@ -154,6 +158,54 @@ class Row(list):
         self.css = css
         if mark and self:
             self[0]["mark"] = mark  # said before the first cell's text
+
+    @property
+    def html(self) -> SafeString:
+        """The row's cells as HTML (see `render_cell`)."""
+        return mark_safe("".join([render_cell(cell) for cell in self]))
+
+
+def _shown(value: Any) -> str:
+    """A value as a template shows it: in the current time zone, localized and escaped."""
+    return conditional_escape(localize(template_localtime(value)))
+
+
+def render_cell(cell: dict[str, Any]) -> str:
+    """One table cell (a dict from `OrgListView.cell`) as HTML: by its column's kind a link, a status badge,
+    a time, a number (right-aligned, a dash when empty) or text; its `mark` said first to a screen reader.
+
+    Written in Python, not a template per cell: the template language took about 0.15 ms a cell, most of a
+    50-row page's time (100 of 130 ms for 50 rows of 11 columns on a loaded machine; 7 ms here).
+    """
+    column = cell["column"]
+    kind = column.kind
+    value = cell.get("value")
+    if kind == "datetime":
+        html = '<td class="nowrap">'
+    elif column.numeric:
+        html = '<td class="num">'
+    else:
+        html = "<td>"
+    if cell.get("mark"):
+        html += f'<span class="visually-hidden">{_shown(cell["mark"])}: </span>'
+    if kind == "link":
+        text = _shown(value or "–")
+        url = cell.get("url")
+        html += f'<a href="{conditional_escape(url)}">{text}</a>' if url else text
+    elif kind == "status":
+        html += f'<span class="badge {_shown(cell.get("tone", ""))}">{_shown(cell.get("label", ""))}</span>'
+    elif kind == "datetime":
+        if value:
+            moment = template_localtime(value)
+            stamp, shown = _shown(date_format(moment, "c")), _shown(date_format(moment, "Y-m-d H:i"))
+            html += f'<time datetime="{stamp}">{shown}</time>'
+        else:
+            html += "–"
+    elif column.numeric:
+        html += _shown("–" if value is None else value)
+    else:
+        html += _shown("" if value is None else value)
+    return html + "</td>"
 
 
 @dataclass
