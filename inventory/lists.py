@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 import django_filters as df
@@ -46,6 +47,7 @@ MONEY = frozenset({"price", "last_cost", "average_cost", "value"})
 FLAGS = frozenset({"stocked", "serialized", "archived"})
 BELOW = "Below reorder level"
 CENT = Decimal("0.01")
+PLACEHOLDER = 987_654_321_987  # an id no URL prefix holds: replaced by each row's own
 
 
 def location_label(location_id: int | None) -> str:
@@ -182,8 +184,13 @@ class InventoryListView(OrgListView):
     def row_fields(self) -> tuple[str, ...]:
         return ("item_id", "item_upstream_id", "is_below_reorder")
 
+    @cached_property
+    def item_url(self) -> str:
+        """The item page's URL with a placeholder id: one reverse() per page, not one per row."""
+        return reverse("inventory:item", args=[PLACEHOLDER])
+
     def row_url(self, row: dict[str, Any]) -> str:
-        return reverse("inventory:item", args=[row["item_id"]]) if row["item_id"] else ""
+        return self.item_url.replace(str(PLACEHOLDER), str(row["item_id"])) if row["item_id"] else ""
 
     def row_mark(self, row: dict[str, Any]) -> tuple[str, str]:
         return ("warn", BELOW) if row["is_below_reorder"] else ("", "")
