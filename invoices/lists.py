@@ -20,6 +20,7 @@ last twelve months as a chart and a table, this month against last month.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -60,10 +61,10 @@ class CentsText(Func):
 
     output_field = CharField()
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, template="((%(expressions)s)::numeric * 0.01)::text", **extra)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(self, compiler, connection, **extra):
         template = (
             "(CASE WHEN %(expressions)s < 0 THEN '-' ELSE '' END || (abs(%(expressions)s) / 100) || '.' "
             "|| substr('0' || (abs(%(expressions)s) %% 100), -2))"
@@ -79,9 +80,21 @@ def number_cell(value: str | None) -> str:
 PLACEHOLDER = 987_654_321_987  # an id no URL prefix holds: replaced by each row's own
 
 
+def longest_word(text: str) -> str:
+    """The longest run of letters and digits of a casefolded text (what pg_trgm makes trigrams of), or the whole
+    text when no run has three characters."""
+    words = re.findall(r"[^\W_]+", text.casefold())
+    word = max(words, key=len, default="")
+    return word if len(word) >= MIN_SEARCH else text.casefold()
+
+
 class OrderTextFilter(df.CharFilter):
     """The order's customer order or purchase order contains the text: found through the search text's
-    index first (it holds both), then checked on the two columns."""
+    index first (it holds both), then checked on the two columns.
+
+    The index is asked for the text's longest word only: pg_trgm splits a text at punctuation, and a common
+    word ("SEED" in "SEED-B0385714", in every customer order) makes it read the postings of every row (70 ms
+    at a million invoices, against 2.5 ms for "b0385714" alone). The columns then check the whole text."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", limits.ORDER_NUMBER)
@@ -92,7 +105,7 @@ class OrderTextFilter(df.CharFilter):
         value = (value or "").strip()
         if not value:
             return qs
-        return qs.filter(search_text__contains=value.casefold()).filter(
+        return qs.filter(search_text__contains=longest_word(value)).filter(
             ContainsText("customer_order", value) | ContainsText("purchase_order", value)
         )
 

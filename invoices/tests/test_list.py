@@ -364,3 +364,18 @@ def test_any_member_reads_the_list_and_the_navigation_leads_to_it(org_a):
     response = viewer.get("/invoices/")
     assert response.status_code == 200 and len(listed(response)) == 2
     assert 'aria-current="page">Invoices</a>' in response.content.decode()
+
+
+def test_the_order_filter_asks_the_index_for_its_longest_word_and_checks_the_whole_text(client_alice, org_a):
+    from invoices.lists import longest_word
+
+    assert longest_word("SEED-B0385714") == "b0385714"  # "seed" is in every customer order: its postings are long
+    assert longest_word("PO-7") == "po-7"  # no word of three: the whole text
+    assert longest_word("Ünï-ABCD") == "abcd"
+    make_invoices(org_a, 6)
+    Order.objects.filter(organization=org_a, upstream_id=200_004).update(customer_order="XX-200003")
+    rows.rebuild(org_a.pk)
+    # "200003" is in both customer orders (and the PO of the order 200003): only the one whose text is whole.
+    response = client_alice.get("/invoices/", {"order": "co-200003"})
+    assert listed(response) == [700_003]
+    assert set(listed(client_alice.get("/invoices/", {"order": "-200003"}))) == {700_003, 700_004}
