@@ -4,8 +4,10 @@ sorted, exported.
 The orders list's pattern (portal.lists) over one table (`InventoryRow`, kept by
 `inventory.rows`): every sortable column has (organization, column, id); the "below reorder
 level" tab reads (organization, is_below_reorder, item_name, id); the location filter offers the
-organization's locations from the location index; substring filters and search read
-`search_text` (a trigram index on PostgreSQL) and then check the columns they are about.
+organization's locations from the location index; the item filter is an exact name (suggested as
+it is typed, an equality on the item-name index); the flag filters' rare sides have partial
+indexes; the SKU filter and search read `search_text` (a trigram index on PostgreSQL) and then
+check the columns they are about.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.urls import reverse
 from portal.lists import (
     Column,
     ContainsText,
+    ExactFilter,
     OrgListView,
     SearchFilter,
     SubstringFilter,
@@ -131,7 +134,9 @@ def _flag(label: str) -> df.ChoiceFilter:
 class InventoryFilter(df.FilterSet):
     q = SearchFilter(label="Search", number_label="an inventory id")
     location = df.ChoiceFilter(field_name="location_id", label="Location", choices=[], empty_label="Any")
-    item = SubstringFilter(field_name="item_name", label="Item")
+    # An exact name, suggested from the mirrored items as it is typed: one range of the item-name index,
+    # where a substring costs a trigram bitmap of every row holding its words (78 ms at a million rows).
+    item = ExactFilter(field_name="item_name", label="Item", suggest="suggest_items")
     sku = SkuFilter(field_name="customer_sku", label="SKU")
     stocked = _flag("Stocked")
     serialized = _flag("Serialized")

@@ -241,7 +241,9 @@ def test_item_names_link_to_the_item_page_and_an_item_not_mirrored_shows_its_id(
     ("params", "expected"),
     [
         ({"location": "2"}, {1, 4, 7, 10, 13}),
-        ({"item": "widget 001"}, {10, 11, 12, 13, 14}),
+        ({"item": "Widget 0012"}, {12}),  # an exact name
+        ({"item": "widget 0012"}, set()),
+        ({"item": "Widget 001"}, set()),
         ({"sku": "SKU-0003"}, {3}),  # the customer SKU
         ({"sku": "msku-0012"}, {12}),  # the manufacturer SKU
         ({"stocked": "0"}, {0, 3, 6, 9, 12}),
@@ -261,6 +263,16 @@ def test_each_filter_keeps_the_rows_it_names(client_alice, org_a, params, expect
     assert counts(response)["All"] == str(len(expected))  # the tabs count what the filters keep
     assert counts(response)["Below reorder level"] == str(len(expected & {0, 1, 2, 3, 4}))
     assert response.context["chips"]
+
+
+def test_the_item_filter_suggests_this_organizations_item_names(client_alice, org_a, org_b):
+    make_stock(org_a, 12)
+    make_items(org_b, 3, prefix="Widget Globex")
+    html = client_alice.get(URL).content.decode()
+    assert 'hx-get="/suggest/items/"' in html and 'list="id_item-options"' in html
+    options = client_alice.get("/suggest/items/", {"item": "widget 001"}).content.decode()
+    assert options.count("<option") == 2 and "Widget 0010" in options and "Widget 0011" in options
+    assert "Globex" not in client_alice.get("/suggest/items/", {"item": "widget"}).content.decode()
 
 
 def test_the_location_filter_offers_this_organizations_locations_by_name(client_alice, org_a, org_b):
