@@ -15,6 +15,11 @@ queries:
 - RMAs: the first page, the Open and Closed tabs, a search for one serial and for one RMA
   number, a sort by each sortable column both ways, page 501 as above, each filter (status,
   request type, serial, item, item category, start and closed date ranges) and the last page;
+- inventory: 1,000,000 inventory records (25,000 items at 40 locations, 9 in 10 items in the
+  catalog; one `InventoryRow` each, by `inventory.rows.row_values`): the first page, the
+  "below reorder level" tab, a search for one SKU and for one inventory id, a sort by each
+  sortable column both ways, page 501 (the default sort is ascending), each filter (location,
+  item, SKU, stocked, serialized, archived) and the last page;
 - the same cases on the second organization, to show the query count does not grow;
 - a full CSV export of each list and organization in a fresh process: rows/s, and the peak
   RSS (VmHWM) before and after, which stays flat;
@@ -633,6 +638,8 @@ class ListSpec:
     add_local: Callable[[Any, int, int], None] | None  # None: no local submissions
     cases: Callable[[ListSpec, int, str, int], list[tuple[str, str, Check]]]
     row_url: Callable[[int | None, int | None], str]
+    descending: bool = True  # the default sort's direction
+    submissions: bool = True  # the row table has a submission_id column (local rows)
 
     @property
     def table_names(self) -> list[str]:
@@ -780,7 +787,7 @@ def page_facts(html: str, list_url: str) -> tuple[int, str, str, str]:
     """(rows on the page, the summary line, the first row's link and its text)."""
     summary = re.search(r'id="list-summary">(.*?)</p>', html, re.S)
     body = html.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
-    rows = body.count("<tr>") - (1 if "colspan=" in body else 0)
+    rows = len(re.findall(r"<tr[ >]", body)) - (1 if "colspan=" in body else 0)  # marked rows have a class
     link = re.search(rf'<a href="({re.escape(list_url)}[^"]+)">([^<]*)</a>', body)
     return (
         rows,
@@ -825,10 +832,12 @@ def keyset_cursor(spec: ListSpec, org_id: int, position: int) -> tuple[str, str]
 
     from portal.lists import Cursor
 
+    order = "DESC" if spec.descending else "ASC"
+    submission = "submission_id" if spec.submissions else "NULL"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {spec.default_sort}, id, {spec.link}_id, submission_id FROM {spec.row_table} "
-            f"WHERE organization_id = %s ORDER BY {spec.default_sort} DESC, id DESC OFFSET %s LIMIT 2",
+            f"SELECT {spec.default_sort}, id, {spec.link}_id, {submission} FROM {spec.row_table} "
+            f"WHERE organization_id = %s ORDER BY {spec.default_sort} {order}, id {order} OFFSET %s LIMIT 2",
             [org_id, position],
         )
         (value, id_, _o, _s), (_v, _i, object_id, submission_id) = cursor.fetchall()
@@ -958,6 +967,261 @@ def rma_row_url(rma_id: int | None, submission_id: int | None) -> str:
     return row_url(rma_id, submission_id)
 
 
+# -- inventory -----------------------------------------------------------------------------------
+
+LOCATIONS = 40  # an organization's inventory locations: each item is stocked at every one
+INVENTORY_PRODUCTS = (  # noqa: SIM905
+    "StockBox 2000|StockBox 3000|EdgeNode 1U|EdgeNode 2U|GPU Server G8|Storage Array S12|Firewall Appliance F5|"
+    "NVR Appliance 16|Kiosk PC K2|Lab Workstation W7|RAID Card 9460|Power Supply 1600W|DIMM 64GB DDR5|NVMe 7.68TB"
+).split("|")
+ITEM_COLUMNS = (
+    "id, organization_id, upstream_id, raw, content_hash, first_seen_at, changed_at, vanished_at, name, description, "
+    "item_category_id, serialized, stocked, manufacturer_sku, archived_at"
+)
+CATALOG_COLUMNS = (
+    "id, organization_id, upstream_id, raw, content_hash, first_seen_at, changed_at, vanished_at, customer_sku, "
+    "price, item_id"
+)
+INVENTORY_COLUMNS = (
+    "id, organization_id, upstream_id, raw, content_hash, first_seen_at, changed_at, vanished_at, item_id, "
+    "inventory_location_id, quantity_on_hand, quantity_allocated, quantity_on_order, average_cost, last_cost, "
+    "reorder_level, order_up_to_level, lead_time, updated_upstream_at"
+)
+
+
+@dataclass
+class InventoryIds:
+    item: int = 0
+    catalog: int = 0
+    inventory: int = 0
+    row: int = 0
+
+
+def inventory_item_name(k: int) -> str:
+    return f"{INVENTORY_PRODUCTS[k % len(INVENTORY_PRODUCTS)]} rev {k // len(INVENTORY_PRODUCTS) + 1}"
+
+
+def inventory_tables(
+    org_id: int, prefix: str, count: int, n: int, ids: InventoryIds, end: float
+) -> Iterator[dict[str, list[str]]]:
+    """The COPY lines of one organization's items (one per `LOCATIONS` records, 9 in 10 in the catalog)
+    and inventory records (each item at every location; about 3 % below their reorder level)."""
+    from decimal import Decimal
+
+    from inventory.rows import ROW_FIELDS, derived, row_values
+
+    rng = random.Random(2000 + n)
+    item_count = max(1, count // LOCATIONS)
+    seen_s = stamp(end - 400 * 86400)
+    changed_s = stamp(end - 86400)
+    base = 10_000_000 * (n + 1)
+    items: list[tuple[int, int, dict[str, Any]]] = []  # (mirror pk, upstream id, row fields)
+    catalog: dict[int, tuple[int, str, Decimal]] = {}  # item upstream id -> (mirror pk, customer SKU, price)
+    item_lines: list[str] = []
+    catalog_lines: list[str] = []
+    for k in range(item_count):
+        ids.item += 1
+        upstream_id = base + k
+        name = inventory_item_name(k)
+        fields = {
+            "name": name,
+            "description": f"{name} configured for {prefix}",
+            "manufacturer_sku": f"MSKU-{k:06d}" if k % 2 == 0 else "",
+            "stocked": k % 3 != 0,
+            "serialized": k % 5 != 4,
+            "archived": k % 23 == 22,
+            "cost": Decimal(rng.randint(1_000, 400_000)) / 100,
+        }
+        items.append((ids.item, upstream_id, fields))
+        item_lines.append(
+            "\t".join(
+                (
+                    str(ids.item),
+                    str(org_id),
+                    str(upstream_id),
+                    copy_text(json.dumps({"id": upstream_id, "name": name})),
+                    f"{upstream_id:032x}",
+                    seen_s,
+                    changed_s,
+                    "\\N",
+                    name,
+                    copy_text(fields["description"]),
+                    str(30 + k % 5),
+                    "t" if fields["serialized"] else "f",
+                    "t" if fields["stocked"] else "f",
+                    copy_text(fields["manufacturer_sku"]),
+                    changed_s if fields["archived"] else "\\N",
+                )
+            )
+            + "\n"
+        )
+        if k % 10 != 9:
+            ids.catalog += 1
+            sku = f"SKU-{k:06d}"
+            price = (fields["cost"] * Decimal("1.3")).quantize(Decimal("0.01"))
+            catalog[upstream_id] = (ids.catalog, sku, price)
+            catalog_lines.append(
+                "\t".join(
+                    (
+                        str(ids.catalog),
+                        str(org_id),
+                        str(50_000_000 + base + k),
+                        copy_text(json.dumps({"id": 50_000_000 + base + k, "customer_sku": sku})),
+                        f"{base + k:032x}",
+                        seen_s,
+                        changed_s,
+                        "\\N",
+                        sku,
+                        str(price),
+                        str(upstream_id),
+                    )
+                )
+                + "\n"
+            )
+    yield {"mirror_item": item_lines, "mirror_catalogitem": catalog_lines}
+
+    for first in range(0, count, BATCH):
+        size = min(BATCH, count - first)
+        records: list[str] = []
+        rows: list[str] = []
+        for i in range(first, first + size):
+            ids.inventory += 1
+            ids.row += 1
+            item_pk, item_upstream_id, item = items[i // LOCATIONS % item_count]
+            location = 1 + i % LOCATIONS
+            upstream_id = 100_000_000 + base + i
+            reorder = Decimal(rng.randint(0, 30))
+            if reorder and rng.random() < 0.03:
+                on_hand = Decimal(rng.randrange(int(reorder)))  # below its reorder level
+            else:
+                on_hand = Decimal(rng.randint(int(reorder), 500)) + (Decimal("0.5") if rng.random() < 0.1 else 0)
+            allocated = Decimal(min(int(on_hand), rng.randint(0, 20)))
+            on_order = Decimal(rng.choice((0, 0, 0, 10, 25, 50)))
+            average = None if rng.random() < 0.001 else (item["cost"] * Decimal(rng.randint(90, 110)) / 100)
+            average = None if average is None else average.quantize(Decimal("0.0001"))
+            last = item["cost"]
+            up_to = reorder + rng.randint(20, 200)
+            lead = None if i % 3 else rng.randint(1, 60)
+            updated = stamp(end - rng.uniform(0, 90) * 86400)
+            records.append(
+                "\t".join(
+                    (
+                        str(ids.inventory),
+                        str(org_id),
+                        str(upstream_id),
+                        copy_text(json.dumps({"id": upstream_id, "item_id": item_upstream_id})),
+                        f"{upstream_id:032x}",
+                        seen_s,
+                        changed_s,
+                        "\\N",
+                        str(item_upstream_id),
+                        str(location),
+                        str(on_hand),
+                        str(allocated),
+                        str(on_order),
+                        copy_text(average),
+                        str(last),
+                        str(reorder),
+                        str(up_to),
+                        copy_text(lead),
+                        updated,
+                    )
+                )
+                + "\n"
+            )
+            entry = catalog.get(item_upstream_id)
+            values = row_values(
+                organization_id=org_id,
+                inventory_id=ids.inventory,
+                upstream_id=upstream_id,
+                item_id=item_pk,
+                catalog_item_id=entry[0] if entry else None,
+                item_upstream_id=item_upstream_id,
+                item_name=item["name"],
+                item_description=item["description"],
+                manufacturer_sku=item["manufacturer_sku"],
+                stocked=item["stocked"],
+                serialized=item["serialized"],
+                archived=item["archived"],
+                customer_sku=entry[1] if entry else "",
+                price=entry[2] if entry else None,
+                location_id=location,
+                quantity_on_hand=on_hand,
+                quantity_allocated=allocated,
+                quantity_on_order=on_order,
+                reorder_level=reorder,
+                order_up_to_level=up_to,
+                lead_time=lead,
+                last_cost=last,
+                average_cost=average,
+                **derived(on_hand, allocated, average, reorder),
+            )
+            rows.append("\t".join([str(ids.row), *(copy_text(values[f]) for f in ROW_FIELDS)]) + "\n")
+        yield {"mirror_inventory": records, "inventory_inventoryrow": rows}
+
+
+def inventory_row_fields() -> tuple[str, ...]:
+    from inventory.rows import ROW_FIELDS
+
+    return ROW_FIELDS
+
+
+def inventory_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list[tuple[str, str, Check]]:
+    """(case, URL, check) of one organization's inventory list."""
+    from urllib.parse import urlencode
+
+    from django.db import connection
+
+    from inventory.lists import InventoryListView
+    from inventory.models import ROW_SORTS
+
+    url = spec.url
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT upstream_id, item_id, customer_sku, item_name FROM inventory_inventoryrow "
+            "WHERE organization_id = %s AND customer_sku <> '' ORDER BY upstream_id OFFSET %s LIMIT 1",
+            [org_id, size * 3 // 7],
+        )
+        number, item_id, sku, name = cursor.fetchone()
+    expected = spec.row_url(item_id, None)
+
+    def one_row(result: Result) -> str:
+        if result.rows == 1 and result.first_link == expected:
+            return ""
+        return f"{result.rows} rows, the first {result.first_link!r}, for the one record {number}"
+
+    def one_item(result: Result) -> str:
+        if result.rows == LOCATIONS and result.first_link == expected:
+            return ""
+        return f"{result.rows} rows, the first {result.first_link!r}, for the {LOCATIONS} records of {sku}"
+
+    def q(**params: str) -> str:
+        return f"{url}?{urlencode(params)}"
+
+    return [
+        ("first page", url, nothing_wrong),
+        ("tab below reorder level", q(tab="below"), nothing_wrong),
+        (f"search one SKU ?q={sku}", q(q=sku), one_item),
+        (f"search one inventory id ?q={number}", q(q=str(number)), one_row),
+        *sort_cases(spec, InventoryListView, ROW_SORTS),
+        deep_page_case(spec, org_id),
+        ("location 17 (2.5 %)", q(location="17"), nothing_wrong),
+        (f"item {name}", q(item=name), nothing_wrong),
+        (f"SKU {sku[:8]} (100 items)", q(sku=sku[:8]), nothing_wrong),
+        ("stocked yes (67 %)", q(stocked="1"), nothing_wrong),
+        ("serialized no (20 %)", q(serialized="0"), nothing_wrong),
+        ("archived yes (4 %)", q(archived="1"), nothing_wrong),
+        ("below reorder level, location 17", q(tab="below", location="17"), nothing_wrong),
+        ("last page ?last=1", f"{url}?last=1", nothing_wrong),
+    ]
+
+
+def inventory_row_url(item_id: int | None, _submission_id: int | None) -> str:
+    from django.urls import reverse
+
+    return reverse("inventory:item", args=[item_id]) if item_id else ""
+
+
 SPECS = {
     "orders": ListSpec(
         name="orders",
@@ -989,6 +1253,26 @@ SPECS = {
         add_local=add_local_rmas,
         cases=rma_cases,
         row_url=rma_row_url,
+    ),
+    "inventory": ListSpec(
+        name="inventory",
+        url="/inventory/",
+        row_table="inventory_inventoryrow",
+        link="item",  # a row links to its item's page
+        default_sort="item_name",
+        copies=(
+            ("mirror_item", ITEM_COLUMNS),
+            ("mirror_catalogitem", CATALOG_COLUMNS),
+            ("mirror_inventory", INVENTORY_COLUMNS),
+            ("inventory_inventoryrow", inventory_row_fields),
+        ),
+        tables=inventory_tables,
+        new_ids=InventoryIds,
+        add_local=None,  # no local submissions of stock
+        cases=inventory_cases,
+        row_url=inventory_row_url,
+        descending=False,
+        submissions=False,
     ),
 }
 
