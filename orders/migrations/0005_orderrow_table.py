@@ -3,21 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-TRGM_INDEX = "orders_row_search_trgm"
-
-
-def search_index(apps, schema_editor):
-    """PostgreSQL: substring search (LIKE '%term%') through a trigram index. SQLite scans."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON orders_orderrow USING gin (search_text gin_trgm_ops)"
-        )
-
-
-def drop_search_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {TRGM_INDEX}")
+from portal.migration_ops import search_index
 
 
 def fill(apps, schema_editor):
@@ -128,6 +114,6 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(search_index, drop_search_index),
+        search_index("orders_orderrow", "orders_row_search_trgm"),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]

@@ -4,21 +4,7 @@ RMAs and requests that exist already."""
 from django.db import migrations
 from django.db.models import Q
 
-TRGM_INDEX = "rmas_row_search_trgm"
-
-
-def search_index(apps, schema_editor):
-    """PostgreSQL: substring search (LIKE '%term%') through a trigram index. SQLite scans."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON rmas_rmarow USING gin (search_text gin_trgm_ops)"
-        )
-
-
-def drop_search_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {TRGM_INDEX}")
+from portal.migration_ops import search_index
 
 
 def fill(apps, schema_editor):
@@ -46,6 +32,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(search_index, drop_search_index),
+        search_index("rmas_rmarow", "rmas_row_search_trgm"),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]
