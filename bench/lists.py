@@ -20,6 +20,12 @@ queries:
   "below reorder level" tab, a search for one SKU and for one inventory id, a sort by each
   sortable column both ways, page 501 (the default sort is ascending), each filter (location,
   item, SKU, stocked, serialized, archived) and the last page;
+- invoices: 1,000,000 invoices billed over three years (a few credits; one `InvoiceRow` each, by
+  `invoices.rows.row_values`, the 900,000 mirror orders they bill, and their month totals): the
+  first page, a sort by each sortable column both ways, page 501, a billed range of one month and
+  of a year (cut months at both ends), an order by its upstream id and by its customer order, a
+  search for one invoice number and the last page; the sum each page shows is checked against a
+  SUM over every row;
 - the same cases on the second organization, to show the query count does not grow;
 - a full CSV export of each list and organization in a fresh process: rows/s, and the peak
   RSS (VmHWM) before and after, which stays flat;
@@ -768,6 +774,7 @@ class Result:
     slowest_sql: str
     slowest_ms: float
     wrong: str = ""
+    html: str = ""  # the last run's page (a case's check may read it)
 
     @property
     def p50(self) -> float:
@@ -786,7 +793,8 @@ class Result:
 def page_facts(html: str, list_url: str) -> tuple[int, str, str, str]:
     """(rows on the page, the summary line, the first row's link and its text)."""
     summary = re.search(r'id="list-summary">(.*?)</p>', html, re.S)
-    body = html.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
+    table = html.split('aria-labelledby="list-summary"', 1)[-1]  # the list's table (a chart's may come first)
+    body = table.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
     rows = len(re.findall(r"<tr[ >]", body)) - (1 if "colspan=" in body else 0)  # marked rows have a class
     link = re.search(rf'<a href="({re.escape(list_url)}[^"]+)">([^<]*)</a>', body)
     return (
@@ -822,7 +830,17 @@ def measure(client: Any, spec: ListSpec, case: str, url: str, repeat: int) -> Re
     rows, summary, link, text = page_facts(html, spec.url)
     slowest = max(captured, key=lambda q: float(q["time"]))
     return Result(
-        case, times, queries, db_times, rows, summary, link, text, slowest["sql"], float(slowest["time"]) * 1000
+        case,
+        times,
+        queries,
+        db_times,
+        rows,
+        summary,
+        link,
+        text,
+        slowest["sql"],
+        float(slowest["time"]) * 1000,
+        html=html,
     )
 
 
@@ -855,8 +873,9 @@ def sort_cases(spec: ListSpec, view: Any, row_sorts: tuple[str, ...]) -> list[tu
     return [(f"sort {s}", f"{spec.url}?sort={s}", nothing_wrong) for name in sortable for s in (name, f"-{name}")]
 
 
-def deep_page_case(spec: ListSpec, org_id: int) -> tuple[str, str, Check]:
-    position = PAGE * PER_PAGE - 1  # the last row of page 500: the next page starts at position 25,000
+def deep_page_case(spec: ListSpec, org_id: int, size: int | None = None) -> tuple[str, str, Check]:
+    page = PAGE if size is None else max(1, min(PAGE, size // PER_PAGE - 1))  # a small list: its last but one
+    position = page * PER_PAGE - 1  # the last row of page 500: the next page starts at position 25,000
     cursor, expected = keyset_cursor(spec, org_id, position)
 
     def at_position(result: Result) -> str:
@@ -867,7 +886,7 @@ def deep_page_case(spec: ListSpec, org_id: int) -> tuple[str, str, Check]:
             wrong.append(f"summary {result.summary!r}, expected 'Showing {position + 2:,}–...'")
         return "; ".join(wrong)
 
-    return (f"page {PAGE + 1} (keyset: ?after= position {position:,})", f"{spec.url}?after={cursor}", at_position)
+    return (f"page {page + 1} (keyset: ?after= position {position:,})", f"{spec.url}?after={cursor}", at_position)
 
 
 def order_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list[tuple[str, str, Check]]:
@@ -1222,6 +1241,231 @@ def inventory_row_url(item_id: int | None, _submission_id: int | None) -> str:
     return reverse("inventory:item", args=[item_id]) if item_id else ""
 
 
+# -- invoices ------------------------------------------------------------------------------------
+
+INVOICE_COLUMNS = (
+    "id, organization_id, upstream_id, raw, content_hash, first_seen_at, changed_at, vanished_at, order_id, "
+    "billed_at, total, updated_upstream_at"
+)
+MONTH_COLUMNS = "id, organization_id, month, invoices, total_cents"
+INVOICE_ORDER_PK = 100_000_000  # the mirror orders invoices bill: pks and upstream ids apart from the orders list's
+INVOICE_ORDER_UPSTREAM = 300_000_000
+
+
+@dataclass
+class InvoiceIds:
+    order: int = INVOICE_ORDER_PK
+    invoice: int = 0
+    row: int = 0
+    month: int = 0
+
+
+def invoice_tables(
+    org_id: int, prefix: str, count: int, n: int, ids: InvoiceIds, end: float
+) -> Iterator[dict[str, list[str]]]:
+    """The COPY lines of one organization's invoices, billed over three years (a few credits among them), each
+    with its `InvoiceRow` (by `invoices.rows.row_values`), the mirror orders they bill (one in ten orders has
+    two invoices) and, last, the month totals they add up to (as `invoices.tallies` counts them)."""
+    from decimal import Decimal
+
+    from invoices.models import to_cents
+    from invoices.rows import ROW_FIELDS, row_values
+    from invoices.tallies import month_of
+
+    rng = random.Random(3000 + n)
+    span = 3 * 365 * 86400
+    start = end - span
+    invoice_base = 70_000_000 + 10_000_000 * n
+    order_base = INVOICE_ORDER_UPSTREAM + 10_000_000 * n
+    months: dict[Any, list[int]] = {}
+    order: tuple[int, int, str, str] = (0, 0, "", "")  # (pk, upstream id, customer order, purchase order)
+    for first in range(0, count, BATCH):
+        size = min(BATCH, count - first)
+        orders: list[str] = []
+        invoices: list[str] = []
+        rows: list[str] = []
+        for i in range(first, first + size):
+            billed = start + (i + rng.random()) * span / count
+            billed_s = stamp(billed)
+            if i % 10 != 1:  # every tenth invoice bills the order of the one before it
+                ids.order += 1
+                k = ids.order - INVOICE_ORDER_PK
+                customer_order = f"{prefix}-B{k:07d}"
+                purchase_order = f"PO-{rng.randrange(100_000, 1_000_000)}"
+                order = (ids.order, order_base + k, customer_order, purchase_order)
+                created_s = stamp(billed - rng.uniform(1, 10) * 86400)
+                name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                method_id, method, _carrier = SHIP_METHODS[k % len(SHIP_METHODS)]
+                raw = json.dumps({"id": order[1], "customer_order": customer_order, "status": "Shipped"})
+                orders.append(
+                    "\t".join(
+                        (
+                            str(order[0]),
+                            str(org_id),
+                            str(order[1]),
+                            copy_text(raw),
+                            f"{order[1]:032x}",
+                            created_s,
+                            billed_s,
+                            "\\N",
+                            purchase_order,
+                            customer_order,
+                            "Shipped",
+                            str(method_id),
+                            method,
+                            name,
+                            "",
+                            rng.choice(COUNTRIES),
+                            created_s,
+                            billed_s,
+                        )
+                    )
+                    + "\n"
+                )
+            ids.invoice += 1
+            ids.row += 1
+            upstream_id = invoice_base + i
+            total = Decimal(rng.randint(5_000, 5_000_000)) / 100
+            if rng.random() < 0.005:
+                total = -total / 10  # a credit
+            raw = json.dumps({"id": upstream_id, "order_id": order[1], "total": float(total)})
+            invoices.append(
+                "\t".join(
+                    (
+                        str(ids.invoice),
+                        str(org_id),
+                        str(upstream_id),
+                        copy_text(raw),
+                        f"{upstream_id:032x}",
+                        billed_s,
+                        billed_s,
+                        "\\N",
+                        str(order[1]),
+                        billed_s,
+                        str(total),
+                        billed_s,
+                    )
+                )
+                + "\n"
+            )
+            values = row_values(
+                organization_id=org_id,
+                invoice_id=ids.invoice,
+                upstream_id=upstream_id,
+                billed_at=billed_s,
+                total_cents=to_cents(total),
+                updated_at=billed_s,
+                order_upstream_id=order[1],
+                order_pk=order[0],
+                customer_order=order[2],
+                purchase_order=order[3],
+            )
+            rows.append("\t".join([str(ids.row), *(copy_text(values[f]) for f in ROW_FIELDS)]) + "\n")
+            tally = months.setdefault(month_of(datetime.fromtimestamp(int(billed), UTC)), [0, 0])
+            tally[0] += 1
+            tally[1] += values["total_cents"]
+        yield {"mirror_order": orders, "mirror_invoice": invoices, "invoices_invoicerow": rows}
+    lines = []
+    for month, (invoices_in_month, cents) in sorted(months.items()):
+        ids.month += 1
+        lines.append(f"{ids.month}\t{org_id}\t{month.isoformat()}\t{invoices_in_month}\t{cents}\n")
+    yield {"invoices_invoicemonth": lines}
+
+
+def invoice_row_fields() -> tuple[str, ...]:
+    from invoices.rows import ROW_FIELDS
+
+    return ROW_FIELDS
+
+
+def invoice_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list[tuple[str, str, Check]]:
+    """(case, URL, check) of one organization's invoices list. The ranges' and the order's cases check the sum the
+    page shows against a SUM over every row."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+    from urllib.parse import urlencode
+
+    from django.db import connection
+
+    from invoices.lists import InvoiceListView, amount
+    from invoices.models import ROW_SORTS, money
+
+    url = spec.url
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT upstream_id, invoice_id, order_upstream_id, customer_order FROM invoices_invoicerow "
+            "WHERE organization_id = %s ORDER BY upstream_id OFFSET %s LIMIT 1",
+            [org_id, size * 3 // 7],
+        )
+        number, invoice_id, order_id, customer_order = cursor.fetchone()
+        cursor.execute("SELECT max(billed_at) FROM invoices_invoicerow WHERE organization_id = %s", [org_id])
+        last_day = cursor.fetchone()[0].date()
+    expected = spec.row_url(invoice_id, None)
+    month_start = (last_day - timedelta(days=180)).replace(day=1)
+    month_end = (month_start + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    year = (last_day - timedelta(days=500), last_day - timedelta(days=135))  # cut at both ends
+
+    def direct_sum(where: str, params: list[Any]) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COALESCE(SUM(total_cents), 0) FROM invoices_invoicerow WHERE organization_id = %s AND {where}",
+                [org_id, *params],
+            )
+            return amount(money(int(cursor.fetchone()[0])) or Decimal(0))
+
+    def billed(after: date, before: date) -> tuple[str, list[Any]]:
+        return "billed_at >= %s AND billed_at < %s", [after, before + timedelta(days=1)]
+
+    def sums_to(expected_total: str, rows: int | None = None) -> Check:
+        def check(result: Result) -> str:
+            found = re.search(r'id="filtered-total">([^<]*)<', result.html)
+            shown = found.group(1) if found else "no sum"
+            wrong = [] if shown == expected_total else [f"sum {shown}, a SUM over every row gives {expected_total}"]
+            if rows is not None and result.rows != rows:
+                wrong.append(f"{result.rows} rows, expected {rows}")
+            return "; ".join(wrong)
+
+        return check
+
+    def one_row(result: Result) -> str:
+        if result.rows == 1 and result.first_link == expected:
+            return ""
+        return f"{result.rows} rows, the first {result.first_link!r}, for the one invoice {number}"
+
+    def q(**params: str) -> str:
+        return f"{url}?{urlencode(params)}"
+
+    return [
+        ("first page", url, sums_to(direct_sum("TRUE", []))),
+        *sort_cases(spec, InvoiceListView, ROW_SORTS),
+        deep_page_case(spec, org_id, size),
+        (
+            f"billed {month_start} to {month_end} (one month)",
+            q(billed_after=month_start.isoformat(), billed_before=month_end.isoformat()),
+            sums_to(direct_sum(*billed(month_start, month_end))),
+        ),
+        (
+            f"billed {year[0]} to {year[1]} (a year, cut months at both ends)",
+            q(billed_after=year[0].isoformat(), billed_before=year[1].isoformat()),
+            sums_to(direct_sum(*billed(*year))),
+        ),
+        (
+            f"order ?order_id={order_id}",
+            q(order_id=str(order_id)),
+            sums_to(direct_sum("order_upstream_id = %s", [order_id])),
+        ),
+        (f"order text ?order={customer_order}", q(order=customer_order), nothing_wrong),
+        (f"search one invoice number ?q={number}", q(q=str(number)), one_row),
+        ("last page ?last=1", f"{url}?last=1", nothing_wrong),
+    ]
+
+
+def invoice_row_url(invoice_id: int | None, _submission_id: int | None) -> str:
+    from django.urls import reverse
+
+    return reverse("invoices:detail", args=[invoice_id])
+
+
 SPECS = {
     "orders": ListSpec(
         name="orders",
@@ -1272,6 +1516,25 @@ SPECS = {
         cases=inventory_cases,
         row_url=inventory_row_url,
         descending=False,
+        submissions=False,
+    ),
+    "invoices": ListSpec(
+        name="invoices",
+        url="/invoices/",
+        row_table="invoices_invoicerow",
+        link="invoice",
+        default_sort="billed_at",
+        copies=(
+            ("mirror_order", ORDER_COLUMNS),
+            ("mirror_invoice", INVOICE_COLUMNS),
+            ("invoices_invoicerow", invoice_row_fields),
+            ("invoices_invoicemonth", MONTH_COLUMNS),
+        ),
+        tables=invoice_tables,
+        new_ids=InvoiceIds,
+        add_local=None,
+        cases=invoice_cases,
+        row_url=invoice_row_url,
         submissions=False,
     ),
 }
