@@ -226,14 +226,15 @@ def seed(store, token: str, scale: float = 1, counts: dict | None = None) -> dic
             "item_id": 100000 + k % max(1, n["items"]),
             "last_cost": round(rng.uniform(10, 3000), 2),
             "inventory_location_id": 1 + k % 6,
-            "reorder_level": float(rng.randint(0, 30)),
+            "reorder_level": (reorder_level := float(rng.randint(0, 30))),
             "id": id_,
             "order_up_to_level": float(rng.randint(30, 200)),
             "lead_time": None if k % 3 else rng.randint(1, 30),
         }
         if k % 20 == 3:  # every twentieth record has fallen below its reorder level (some more do by chance)
-            row["reorder_level"] = max(row["reorder_level"], 8.0)
-            row["quantity_on_hand"] = float(int(row["reorder_level"]) // 2)
+            level = max(float(reorder_level), 8.0)
+            row["reorder_level"] = level
+            row["quantity_on_hand"] = float(int(level) // 2)
         if k % 97 == 0:
             row["bin_hint"] = f"A-{k % 40:02d}"  # an unknown extra field, as real payloads grow
         inv.append((id_, dumps(row), None, None))

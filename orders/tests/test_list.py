@@ -245,4 +245,3 @@ def test_search_finds_an_order_by_number_product_or_tracking(client_alice, org_a
     assert listed(client_alice.get("/orders/", {"q": "300007"})) == ["LIST-00007"]  # the upstream id
     by_code = listed(client_alice.get("/orders/", {"product_code": "sku-012"}))
     assert sorted(by_code) == ["LIST-00011", "LIST-00012"]
-

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.template.loader import render_to_string
@@ -14,8 +15,8 @@ from django.template.loader import render_to_string
 from portal.charts import Chart, Series
 
 
-def chart(**overrides) -> Chart:
-    values = {
+def chart(**overrides: Any) -> Chart:
+    values: dict[str, Any] = {
         "key": "spend",
         "caption": "Spend <per> month",
         "labels": ["Jan 2026", "Feb 2026"],
