@@ -1223,7 +1223,7 @@ def inventory_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list
         (f"search one SKU ?q={sku}", q(q=sku), one_item),
         (f"search one inventory id ?q={number}", q(q=str(number)), one_row),
         *sort_cases(spec, InventoryListView, ROW_SORTS),
-        deep_page_case(spec, org_id),
+        deep_page_case(spec, org_id, size),
         ("location 17 (2.5 %)", q(location="17"), nothing_wrong),
         (f"item {name}", q(item=name), nothing_wrong),
         (f"SKU {sku[:8]} (100 items)", q(sku=sku[:8]), nothing_wrong),
