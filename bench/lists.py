@@ -1042,7 +1042,7 @@ def inventory_tables(
         ids.item += 1
         upstream_id = base + k
         name = inventory_item_name(k)
-        fields = {
+        fields: dict[str, Any] = {
             "name": name,
             "description": f"{name} configured for {prefix}",
             "manufacturer_sku": f"MSKU-{k:06d}" if k % 2 == 0 else "",
