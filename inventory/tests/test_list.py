@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 
 from inventory import rows, tallies
@@ -20,6 +19,7 @@ from inventory.lists import InventoryListView
 from inventory.models import FLAG_SIDES, ROW_SORTS, InventoryRow
 from mirror.models import Inventory, Item
 from portal.lists import Cursor
+from portal.tests.listchecks import no_sort_step, plan_of, queries_of
 
 from .conftest import make_items, make_stock
 
@@ -32,12 +32,6 @@ def listed(response) -> list[str]:
 
 def counts(response) -> dict[str, str]:
     return {t["label"]: t["count"] for t in response.context["tabs"]}
-
-
-def queries_of(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured.captured_queries)
 
 
 URLS = [
@@ -71,28 +65,6 @@ def test_a_page_costs_the_same_queries_at_10_and_at_1000_rows(client_alice, org_
     assert response.context["summary"] == "Showing 51–100 of 1,000"
 
 
-def _plan(qs) -> str:
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET enable_seqscan = off")  # a tiny table: ask whether an index *can* serve it
-            # and without statistics every path looks like one row: a sort of "one row" may look as cheap
-            cursor.execute("SET enable_sort = off")
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(r[0] for r in cursor.fetchall())
-            cursor.execute("RESET enable_seqscan")
-            cursor.execute("RESET enable_sort")
-            return plan
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(r[-1]) for r in cursor.fetchall())
-
-
-def _no_sort_step(plan: str) -> bool:
-    if connection.vendor == "postgresql":
-        return "Sort" not in plan.replace("Sort Key", "")
-    return "TEMP B-TREE" not in plan
-
-
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_sortable_column_and_the_tab_have_an_index_that_serves_the_sort(org_a, descending):
     make_stock(org_a, 30)
@@ -100,14 +72,14 @@ def test_every_sortable_column_and_the_tab_have_an_index_that_serves_the_sort(or
     assert set(sortable) == set(ROW_SORTS)  # a sortable column without an index cannot be added
     for name in sortable:
         qs = InventoryRow.objects.filter(organization=org_a).order_by(*InventoryListView._order(name, descending))[:51]
-        plan = _plan(qs)
+        plan = plan_of(qs)
         assert f"inv_row_{name[:20]}" in plan, (name, plan)
-        assert _no_sort_step(plan), (name, plan)
+        assert no_sort_step(plan), (name, plan)
     qs = InventoryRow.objects.filter(organization=org_a, is_below_reorder=True).order_by(
         *InventoryListView._order("item_name", descending)
     )[:51]
-    plan = _plan(qs)
-    assert re.search(r"inv_row_(below|item_name)", plan) and _no_sort_step(plan), plan
+    plan = plan_of(qs)
+    assert re.search(r"inv_row_(below|item_name)", plan) and no_sort_step(plan), plan
 
 
 def test_the_flag_filters_and_the_location_filter_count_through_their_own_indexes(org_a):
@@ -117,14 +89,14 @@ def test_the_flag_filters_and_the_location_filter_count_through_their_own_indexe
     make_stock(org_a, 40)
     mine = InventoryRow.objects.filter(organization=org_a)
     for name, condition in FLAG_SIDES:
-        page = _plan(mine.filter(condition).order_by("item_name", "id")[:51])
-        below = _plan(mine.filter(condition, is_below_reorder=True).order_by().values("pk")[:10001])
+        page = plan_of(mine.filter(condition).order_by("item_name", "id")[:51])
+        below = plan_of(mine.filter(condition, is_below_reorder=True).order_by().values("pk")[:10001])
         if connection.vendor == "postgresql":
-            assert f"inv_row_{name}" in page and _no_sort_step(page), page
+            assert f"inv_row_{name}" in page and no_sort_step(page), page
             assert f"Index Only Scan using inv_row_{name}" in below, below
         else:
-            assert _no_sort_step(page) and "SCAN inventory_inventoryrow\n" not in page + "\n", page
-    plan = _plan(mine.filter(location_id=2, is_below_reorder=True).order_by().values("pk")[:10001])
+            assert no_sort_step(page) and "SCAN inventory_inventoryrow\n" not in page + "\n", page
+    plan = plan_of(mine.filter(location_id=2, is_below_reorder=True).order_by().values("pk")[:10001])
     assert "inv_row_location_id" in plan, plan
     if connection.vendor == "postgresql":
         assert "Index Only Scan" in plan, plan

@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import make_member
@@ -22,18 +21,13 @@ from invoices.lists import InvoiceListView
 from invoices.models import ROW_SORTS, InvoiceRow, money
 from mirror.models import Invoice, Order
 from portal.lists import Cursor
+from portal.tests.listchecks import no_sort_step, plan_of, queries_of
 
 from .conftest import BASE, make_invoices, mirrored_order
 
 
 def listed(response) -> list[int]:
     return [row["upstream_id"] for row in response.context["page"].rows]
-
-
-def queries_of(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured.captured_queries)
 
 
 def direct_total(org, **lookup) -> Decimal:
@@ -81,28 +75,6 @@ def test_a_page_costs_the_same_queries_at_10_and_at_1000_rows(client_alice, org_
         client_alice.get("/invoices/", {"sort": "total_cents", "after": deep.next_cursor})
 
 
-def _plan(qs) -> str:
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET enable_seqscan = off")  # a tiny table: ask whether an index *can* serve it
-            # and without statistics every path looks like one row: a sort of "one row" may look as cheap
-            cursor.execute("SET enable_sort = off")
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(r[0] for r in cursor.fetchall())
-            cursor.execute("RESET enable_seqscan")
-            cursor.execute("RESET enable_sort")
-            return plan
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(r[-1]) for r in cursor.fetchall())
-
-
-def _no_sort_step(plan: str) -> bool:
-    if connection.vendor == "postgresql":
-        return "Sort" not in plan.replace("Sort Key", "")
-    return "TEMP B-TREE" not in plan
-
-
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_sortable_column_has_an_index_that_serves_its_sort(org_a, descending):
     make_invoices(org_a, 30)
@@ -110,9 +82,9 @@ def test_every_sortable_column_has_an_index_that_serves_its_sort(org_a, descendi
     assert set(sortable) == set(ROW_SORTS)  # a sortable column without an index cannot be added
     for name in sortable:
         qs = InvoiceRow.objects.filter(organization=org_a).order_by(*InvoiceListView._order(name, descending))[:51]
-        plan = _plan(qs)
+        plan = plan_of(qs)
         assert f"invoices_row_{name[:17]}" in plan, (name, plan)
-        assert _no_sort_step(plan), (name, plan)
+        assert no_sort_step(plan), (name, plan)
 
 
 def test_a_billed_range_is_summed_through_the_covering_index(org_a):
@@ -125,7 +97,7 @@ def test_a_billed_range_is_summed_through_the_covering_index(org_a):
             # (on 30 rows it is as cheap as anything): may the covering index alone answer the sum?
             cursor.execute("ANALYZE invoices_invoicerow")
             cursor.execute("SET LOCAL enable_bitmapscan = off")
-    plan = _plan(qs.values("total_cents"))
+    plan = plan_of(qs.values("total_cents"))
     assert "invoices_row_billed_at" in plan, plan
     if connection.vendor == "postgresql":
         assert "Index Only Scan" in plan, plan  # the total is in the index: no table page is read

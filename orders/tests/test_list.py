@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import make_member
@@ -18,6 +17,7 @@ from orders import rows
 from orders.lists import OrderListView
 from orders.models import ROW_SORTS, OrderRow
 from portal.lists import Cursor
+from portal.tests.listchecks import plan_of, queries_of
 from upstream.records import OrderStatus
 
 STATUSES = [OrderStatus.PENDING, OrderStatus.RELEASED, OrderStatus.SHIPPED]
@@ -62,12 +62,6 @@ def listed(response) -> list[str]:
     return [row["customer_order"] for row in response.context["page"].rows]
 
 
-def queries_of(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured.captured_queries)
-
-
 URLS = [
     "/orders/",
     "/orders/?tab=shipped",
@@ -94,22 +88,6 @@ def test_a_page_costs_the_same_queries_at_10_and_at_1000_rows(client_alice, org_
         client_alice.get("/orders/", {"sort": "customer_order", "after": deep.next_cursor})
 
 
-def _plan(qs) -> str:
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET enable_seqscan = off")  # a tiny table: ask whether an index *can* serve it
-            # and without statistics every path looks like one row: a sort of "one row" may look as cheap
-            cursor.execute("SET enable_sort = off")
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(r[0] for r in cursor.fetchall())
-            cursor.execute("RESET enable_seqscan")
-            cursor.execute("RESET enable_sort")
-            return plan
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(r[-1]) for r in cursor.fetchall())
-
-
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_sortable_column_has_an_index_that_serves_its_sort(org_a, descending):
     make_orders(org_a, 30)
@@ -118,7 +96,7 @@ def test_every_sortable_column_has_an_index_that_serves_its_sort(org_a, descendi
     for name in sortable:
         order = OrderListView._order(name, descending)
         qs = OrderRow.objects.filter(organization=org_a).order_by(*order)[:51]
-        plan = _plan(qs)
+        plan = plan_of(qs)
         index = f"orders_row_{name[:20]}"
         assert index in plan, (name, plan)
         if connection.vendor == "postgresql":

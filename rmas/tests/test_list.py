@@ -12,13 +12,13 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import make_member
 from mirror.models import Item, Rma
 from outbox.models import Delivery
 from portal.lists import Cursor, capped_counts
+from portal.tests.listchecks import no_sort_step, plan_of, queries_of
 from rmas import rows, services
 from rmas.lists import RmaListView
 from rmas.models import ROW_SORTS, RmaRow, RmaSubmission
@@ -85,12 +85,6 @@ def counts(response) -> dict[str, str]:
     return {t["label"]: t["count"] for t in response.context["tabs"]}
 
 
-def queries_of(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured.captured_queries)
-
-
 URLS = [
     "/rmas/",
     "/rmas/?tab=open",
@@ -120,28 +114,6 @@ def test_a_page_costs_the_same_queries_at_10_and_at_1000_rows(client_alice, org_
         client_alice.get("/rmas/", {"sort": "manufacturer_serial", "after": deep.next_cursor})
 
 
-def _plan(qs) -> str:
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET enable_seqscan = off")  # a tiny table: ask whether an index *can* serve it
-            # and without statistics every path looks like one row: a sort of "one row" may look as cheap
-            cursor.execute("SET enable_sort = off")
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(r[0] for r in cursor.fetchall())
-            cursor.execute("RESET enable_seqscan")
-            cursor.execute("RESET enable_sort")
-            return plan
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(r[-1]) for r in cursor.fetchall())
-
-
-def _no_sort_step(plan: str) -> bool:
-    if connection.vendor == "postgresql":
-        return "Sort" not in plan.replace("Sort Key", "")
-    return "TEMP B-TREE" not in plan
-
-
 @pytest.mark.parametrize("descending", [False, True])
 def test_every_sortable_column_has_an_index_that_serves_its_sort(org_a, descending):
     make_rmas(org_a, 30)
@@ -149,17 +121,17 @@ def test_every_sortable_column_has_an_index_that_serves_its_sort(org_a, descendi
     assert set(sortable) == set(ROW_SORTS)  # a sortable column without an index cannot be added
     for name in sortable:
         qs = RmaRow.objects.filter(organization=org_a).order_by(*RmaListView._order(name, descending))[:51]
-        plan = _plan(qs)
+        plan = plan_of(qs)
         assert f"rmas_row_{name[:20]}" in plan, (name, plan)
-        assert _no_sort_step(plan), (name, plan)
+        assert no_sort_step(plan), (name, plan)
     # The Open and Closed tabs in their default order read an index too: (organization, is_open,
     # start_date, id) where the planner prefers it (the rest walks start_date's own).
     for is_open in (True, False):
         qs = RmaRow.objects.filter(organization=org_a, is_open=is_open).order_by(
             *RmaListView._order("start_date", descending)
         )[:51]
-        plan = _plan(qs)
-        assert re.search(r"rmas_row_(open|start_date)", plan) and _no_sort_step(plan), plan
+        plan = plan_of(qs)
+        assert re.search(r"rmas_row_(open|start_date)", plan) and no_sort_step(plan), plan
 
 
 def walk(client, params: dict) -> tuple[list[str], list[str], object]:
