@@ -2,8 +2,8 @@
 
 Every number links to the filtered list behind it, with the list's own filter names, so that
 the list shows the same number: the orders list's tabs and `status` filter (`orders.lists`),
-the RMA lists' Open tab and `status` filter (`rmas.lists`), the automation pages' `state` and
-`failed_since` (issue 14 builds those pages), the inventory list's "below" tab, the invoices
+the RMA lists' Open tab and `status` filter (`rmas.lists`), the automation board's "In progress"
+tab and `failed_since` filter (`automation.lists`), the inventory list's "below" tab, the invoices
 list's billed range of a month (`invoices.tallies.list_url`), the freshness page's rows.
 
 Who sees what: viewers (dashboards) and managers see every card; buyers orders, inventory and
@@ -217,12 +217,12 @@ def automation_card(value: dict[str, Any], now: datetime) -> list[Group]:
                 Figure(
                     "Queues in progress",
                     number(value.get("queues_in_progress")),
-                    link("automation:board", state="in_progress"),
+                    link("automation:list", tab="in_progress"),
                 ),
                 Figure(
                     "Tasks failed in the last 24 hours",
                     number(failed),
-                    link("automation:board", failed_since=value.get("failed_since")),
+                    link("automation:list", failed_since=value.get("failed_since")),
                     "bad" * bool(failed),
                 ),
             ],
@@ -237,7 +237,7 @@ register(
     reads=("automation_queues", "automation_tasks"),
     card=automation_card,
     title="Automation",
-    link="automation:board",
+    link="automation:list",
     max_age=300,  # the 24-hour window moves: recounted every 5 minutes even when nothing changes
 )
 

@@ -29,13 +29,21 @@ from functools import cached_property
 from typing import Any
 
 import django_filters as df
-from django import forms
 from django.db.models import CharField, Func, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from portal.charts import Chart, Series
-from portal.lists import COUNT_CAP, MIN_SEARCH, Column, ContainsText, OrgListView, SearchFilter, date_range
+from portal.lists import (
+    COUNT_CAP,
+    MIN_SEARCH,
+    Column,
+    ContainsText,
+    OrgListView,
+    SearchFilter,
+    UpstreamIdFilter,
+    date_range,
+)
 from upstream import limits
 
 from . import tallies
@@ -108,17 +116,6 @@ class OrderTextFilter(df.CharFilter):
         return qs.filter(search_text__contains=longest_word(value)).filter(
             ContainsText("customer_order", value) | ContainsText("purchase_order", value)
         )
-
-
-class UpstreamIdFilter(df.NumberFilter):
-    """An upstream id, exactly (a whole number of 63 bits at most)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", limits.MAX_ID)
-        super().__init__(*args, **kwargs)
 
 
 class InvoiceFilter(df.FilterSet):

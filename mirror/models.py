@@ -269,6 +269,16 @@ class AutomationQueue(MirrorModel):
     finished = models.BooleanField(null=True)
     ip_address = models.CharField(max_length=255, blank=True)
 
+    class Meta(MirrorModel.Meta):
+        indexes = [
+            # The home page's "queues in progress": the unfinished present queues alone.
+            models.Index(
+                fields=["organization"],
+                name="mirror_queue_unfinished",
+                condition=models.Q(finished=False, vanished_at__isnull=True),
+            ),
+        ]
+
 
 class AutomationTaskType(MirrorModel):
     name = models.CharField(max_length=255)
@@ -292,6 +302,14 @@ class AutomationTask(MirrorModel):
         indexes = [
             models.Index(fields=["organization", "manufacturer_serial"], name="mirror_task_serial"),
             models.Index(fields=["organization", "automation_queue_id"], name="mirror_task_queue"),
+            # Failures by when they happened (the home page's "failed in 24 h", the reports' failure counts).
+            models.Index(
+                fields=["organization", "completed_at"],
+                name="mirror_task_failed",
+                condition=models.Q(failed=True, vanished_at__isnull=True),
+            ),
+            # The reports: tasks completed in a period.
+            models.Index(fields=["organization", "completed_at"], name="mirror_task_completed"),
         ]
 
 

@@ -30,6 +30,9 @@ class Delivery(OrgOwned):
 
         ORDER_CREATE = "order.create", "Create an order"
         RMA_CREATE = "rma.create", "Request an RMA"
+        QUEUE_CREATE = "automation.queue", "Create an automation queue"
+        TASK_ACTION = "automation.task", "Act on an automation task"
+        SERIAL_DATUM = "automation.serial_datum", "Submit a serial datum"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

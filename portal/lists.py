@@ -63,6 +63,7 @@ from django.views import View
 
 from accounts.access import member_required
 from accounts.scoping import scoped
+from upstream import limits
 from upstream.records import to_decimal
 
 log = logging.getLogger("portal.lists")
@@ -151,13 +152,23 @@ class Page:
 
 
 class Row(list):
-    """One table row: its cells, and how it stands out (`row_mark`)."""
+    """One table row: its cells, how it stands out (`row_mark`) and its own attributes (`row_attrs`:
+    an id and data a live page refreshes it by)."""
 
-    def __init__(self, cells: Iterable[dict[str, Any]], css: str = "", mark: str = "") -> None:
+    def __init__(
+        self, cells: Iterable[dict[str, Any]], css: str = "", mark: str = "", attrs: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(cells)
         self.css = css
+        self.attrs = attrs or {}
         if mark and self:
             self[0]["mark"] = mark  # said before the first cell's text
+
+    @property
+    def attributes(self) -> SafeString:
+        """The `<tr>`'s attributes, each escaped: its tone's class, then `attrs`."""
+        pairs = ([("class", f"row-{self.css}")] if self.css else []) + list(self.attrs.items())
+        return mark_safe("".join(f' {conditional_escape(k)}="{conditional_escape(v)}"' for k, v in pairs))
 
     @property
     def html(self) -> SafeString:
@@ -188,7 +199,9 @@ def render_cell(cell: dict[str, Any]) -> str:
         html = "<td>"
     if cell.get("mark"):
         html += f'<span class="visually-hidden">{_shown(cell["mark"])}: </span>'
-    if kind == "link":
+    if kind == "html":  # built by the view from escaped parts (format_html)
+        html += conditional_escape(value) if value is not None else ""
+    elif kind == "link":
         text = _shown(value or "–")
         url = cell.get("url")
         html += f'<a href="{conditional_escape(url)}">{text}</a>' if url else text
@@ -337,6 +350,10 @@ class OrgListView(View):
             cell["url"] = self.row_url(row)
         return cell
 
+    def row_attrs(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Attributes of the row's `<tr>` (an id, data a live page reads), escaped when drawn."""
+        return {}
+
     def row_mark(self, row: dict[str, Any]) -> tuple[str, str]:
         """A row that stands out: (CSS class, words a screen reader hears), or ("", "") for a plain row.
         The class is one of the stylesheet's row tones (`warn`, `bad`)."""
@@ -437,7 +454,7 @@ class OrgListView(View):
             columns=columns,
             all_columns=self.columns,
             headers=[self.header(c, sort_name, descending) for c in columns],
-            rows=[Row((self.cell(c, row) for c in columns), *self.row_mark(row)) for row in page.rows],
+            rows=[self.row(columns, row) for row in page.rows],
             page=page,
             summary=self.summary(page, counts, tab.key if tab else ""),
             chips=chips,
@@ -454,6 +471,10 @@ class OrgListView(View):
             active_filters=len({c["label"] for c in chips}),
         )
         return render(request, self.template_name, context)
+
+    def row(self, columns: Sequence[Column], row: dict[str, Any]) -> Row:
+        """One row of the table as drawn (a live page redraws a changed row with it)."""
+        return Row((self.cell(c, row) for c in columns), *self.row_mark(row), attrs=self.row_attrs(row))
 
     def fetch_fields(self, columns: Iterable[Column]) -> list[str]:
         names = ["id", *(c.name for c in columns), *self.row_fields()]
@@ -756,6 +777,49 @@ class SearchFilter(df.CharFilter):
         if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
             q |= Q(**{self.id_field: int(value)})
         return qs.filter(q)
+
+
+class UpstreamIdFilter(df.NumberFilter):
+    """An upstream id, exactly (a whole number of 63 bits at most)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", limits.MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class MomentField(forms.DateTimeField):
+    """An ISO 8601 moment (a link carries one, e.g. the home page's "failed since"), within limits.YEARS."""
+
+    input_formats: list[str] = []
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            moment: datetime | None = value
+        else:
+            text = str(value).strip()
+            try:
+                moment = datetime.fromisoformat(text) if len(text) <= limits.DATETIME_TEXT else None
+            except ValueError:
+                moment = None
+        moment = limits.clamp_datetime(moment) if moment is not None else None
+        if moment is None:
+            raise forms.ValidationError("Enter a date and time such as 2026-12-01T08:30:00+00:00.", code="invalid")
+        return moment
+
+
+class SinceFilter(df.Filter):
+    """Rows whose timestamp column is at or after a moment."""
+
+    field_class = MomentField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("lookup_expr", "gte")
+        super().__init__(*args, **kwargs)
 
 
 class SubstringFilter(df.CharFilter):

@@ -30,5 +30,5 @@ SECTIONS: list[Section] = [
     Section("rmas", "RMAs", "rmas:list"),
     Section("inventory", "Inventory", "inventory:list"),
     Section("invoices", "Invoices", "invoices:list"),
-    Section("automation", "Automation", "automation:board"),
+    Section("automation", "Automation", "automation:list"),
 ]

@@ -59,6 +59,15 @@ COUNTRY_CODE = 10
 NOTES = 2000
 RMA_SERIAL = 50  # manufacturer_serial of a new RMA (the vendor's string(50))
 SHORT_TEXT = 256  # an RMA's replacement name and phone (string(256))
+# Automation (Forge): a queue's serial, its tasks, an action's message, a serial datum's texts.
+AUTOMATION_SERIAL = 256  # manufacturer_serial of a queue, a task action or a serial datum (string(256))
+IP_ADDRESS = 45  # an IPv4 or IPv6 address as text (the longest IPv6 form: 45 characters)
+TASK_SEQUENCE: Range[int] = Range(0, 2**31 - 1)  # the vendor's `int` column
+TASKS_PER_QUEUE = 100
+TASK_MESSAGE = 256  # an action's message (string(256))
+SERIAL_DATA_TEXT = 256  # a serial datum's metadata and value (string(256))
+# How long a task may run before the board calls it stuck: a manager's limit per task type.
+STUCK_MINUTES: Range[int] = Range(1, 30 * 24 * 60)
 # A decimal or integer written as text is refused beyond this many characters before parsing:
 # int("1" * 10**6) or Decimal("1e1000000") cost seconds of CPU.
 NUMBER_TEXT = 40

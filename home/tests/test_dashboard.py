@@ -117,7 +117,7 @@ def test_the_automation_and_freshness_numbers_link_to_their_pages(client_alice, 
     services.recompute(org_a.pk)
     response = client_alice.get("/")
     line = figures(response, "automation")
-    assert line["Queues in progress"] == ("2", "/automation/?state=in_progress")
+    assert line["Queues in progress"] == ("2", "/automation/?tab=in_progress")
     value, url = line["Tasks failed in the last 24 hours"]
     since = Tally.objects.get(key="automation").value["failed_since"]
     assert value == "3" and url.startswith("/automation/?failed_since=") and since[:16] in url.replace("%3A", ":")

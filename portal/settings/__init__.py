@@ -263,6 +263,11 @@ SYNC_RUN_DAYS = env.int("SYNC_RUN_DAYS", default=30)  # days of sync runs kept (
 # Home dashboard: at most one recount of an organization's tallies per this many seconds of changes.
 HOME_TALLY_DEBOUNCE = env.float("HOME_TALLY_DEBOUNCE", default=5.0)
 
+# Automation board: a running task counts as stuck after this many minutes, unless a manager set a
+# limit for its task type; the board asks for changed rows every this many seconds while it is open.
+AUTOMATION_STUCK_MINUTES = env.int("AUTOMATION_STUCK_MINUTES", default=60)
+AUTOMATION_REFRESH_SECONDS = env.int("AUTOMATION_REFRESH_SECONDS", default=5)
+
 # Outbox ("persist, then call"): retries of writes to the upstream.
 OUTBOX_RETRY_BASE = env.float("OUTBOX_RETRY_BASE", default=5.0)  # seconds
 OUTBOX_RETRY_CAP = env.float("OUTBOX_RETRY_CAP", default=600.0)  # seconds

@@ -9,9 +9,7 @@
     var form = document.getElementById("order-form");
     if (!form) return;
     var rows = document.getElementById("line-rows");
-    var template = document.getElementById("line-template");
     var total = document.getElementById("order-total");
-    var totalForms = form.querySelector("input[name='lines-TOTAL_FORMS']");
     var datalist = document.getElementById("catalog-skus");
     var catalogUrl = form.getAttribute("data-catalog-url");
 
@@ -37,36 +35,8 @@
       total.textContent = money(sum);
     }
 
-    function enhance(row) {
-      var del = row.querySelector("input[type=checkbox][name$='-DELETE']");
-      var label = row.querySelector(".line-delete");
-      var button = row.querySelector(".remove-line");
-      if (label) label.hidden = true;
-      button.hidden = false;
-      button.addEventListener("click", function () {
-        if (del) del.checked = true;
-        row.classList.add("deleted");
-        row.hidden = true;
-        recalc();
-      });
-      if (del && del.checked) { row.classList.add("deleted"); row.hidden = true; }
-    }
-
-    rows.querySelectorAll("tr[data-line]").forEach(enhance);
-
-    document.getElementById("add-line").addEventListener("click", function () {
-      var index = parseInt(totalForms.value, 10);
-      var html = template.innerHTML.replace(/__prefix__/g, String(index));
-      var holder = document.createElement("tbody");
-      holder.innerHTML = html.trim();
-      var row = holder.firstElementChild;
-      rows.appendChild(row);
-      totalForms.value = String(index + 1);
-      enhance(row);
-      recalc();
-      var first = row.querySelector(".line-product");
-      if (first) first.focus();
-    });
+    // Adding and removing lines: the shared formset rows (portal.js); the total follows every change.
+    document.getElementById("lines").addEventListener("formset:change", recalc);
 
     var timer = null;
     rows.addEventListener("input", function (evt) {

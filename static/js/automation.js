@@ -1,0 +1,34 @@
+// The automation board and a serial's page: the time spent in the current task keeps counting, and a
+// task that passes its stuck limit while the page is open is flagged without waiting for a change.
+// The rows themselves are refreshed by htmx (the board's #board-refresh, the serial page's #serial-live).
+(function () {
+  "use strict";
+
+  function elapsed(since, now) {
+    var minutes = Math.max(0, Math.floor((now - since) / 60000));
+    if (minutes < 60) return minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    minutes = minutes % 60;
+    if (hours < 48) return hours + " h " + (minutes < 10 ? "0" : "") + minutes + " min";
+    return Math.floor(hours / 24) + " d " + (hours % 24) + " h";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-elapsed]").forEach(function (t) {
+      var since = Date.parse(t.getAttribute("datetime"));
+      if (!isNaN(since)) t.textContent = elapsed(since, now);
+    });
+    document.querySelectorAll(".stuck-flag[hidden]").forEach(function (flag) {
+      var at = Date.parse(flag.getAttribute("data-stuck-at"));
+      if (!isNaN(at) && at <= now) flag.hidden = false;
+    });
+  }
+
+  function start() {
+    tick();
+    window.setInterval(tick, 15000);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
