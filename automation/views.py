@@ -280,7 +280,6 @@ def serial_detail(request):
     return render(request, "automation/serial.html", _serial_context(request, page))
 
 
-@require_GET
 @member_required()
 def queue_detail(request, pk):
     """A mirrored queue: its serial's page, at the queue."""
@@ -291,7 +290,6 @@ def queue_detail(request, pk):
     return redirect(serial_url(row["manufacturer_serial"], queue.upstream_id))
 
 
-@require_GET
 @member_required()
 def submission_detail(request, pk):
     """A queue submitted here: its serial's page, at the queue."""

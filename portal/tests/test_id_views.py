@@ -14,8 +14,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import Membership
 
 # Views that answer a GET with something other than the page: a redirect, or 405 (POST only).
-OWN_STATUS = {"savedviews:open": 302, "savedviews:delete": 405}
-POST_ONLY = {"savedviews:delete"}
+OWN_STATUS = {
+    "savedviews:open": 302,
+    "savedviews:delete": 405,
+    "automation:queue": 302,
+    "automation:submission": 302,
+    "automation:act": 405,
+}
+POST_ONLY = {"savedviews:delete", "automation:act"}
 
 # URL names whose arguments are not organization objects.
 NOT_ORG_OBJECTS = {"password_reset_confirm"}
@@ -172,6 +178,50 @@ def _saved_view_of_alice(alice, org_a):
     return {"pk": SavedView.objects.create(organization=org_a, owner=alice, list_key="rmas", name="Mine").pk}
 
 
+def _queue_of_org_a(alice, org_a):
+    from automation import rows
+    from automation.tests.conftest import mirrored_queue, mirrored_task
+
+    queue = mirrored_queue(org_a, 90001)
+    mirrored_task(org_a, 5000001, 90001, 1, serial="FG-ACME-1")
+    rows.refresh(org_a.pk, queue_ids=[queue.pk])
+    return queue
+
+
+def _mirror_queue_of_org_a(alice, org_a):
+    return {"pk": _queue_of_org_a(alice, org_a).pk}
+
+
+def _queue_row_of_org_a(alice, org_a):
+    from automation.models import QueueRow
+
+    return {"pk": QueueRow.objects.get(queue=_queue_of_org_a(alice, org_a)).pk}
+
+
+def _queue_submission_of_org_a(alice, org_a, delivery_status="queued"):
+    from automation.models import QueueSubmission, QueueTaskRequest
+    from outbox.models import Delivery
+
+    delivery = Delivery.objects.create(
+        organization=org_a,
+        kind="automation.queue",
+        method="POST",
+        path="/v2/automation_queues",
+        body="{}",
+        status=delivery_status,
+        field_errors={"ip_address": ["not reachable"]},
+    )
+    submission = QueueSubmission.objects.create(
+        organization=org_a, manufacturer_serial="FG-ACME-2", ip_address="10.0.0.9", delivery=delivery, created_by=alice
+    )
+    QueueTaskRequest.objects.create(submission=submission, task_type_id=1, sequence=1)
+    return {"pk": submission.pk}
+
+
+def _rejected_queue_submission_of_org_a(alice, org_a):
+    return _queue_submission_of_org_a(alice, org_a, delivery_status="rejected")
+
+
 # url name -> factory(alice, org_a) returning reverse() kwargs for an object of org A.
 ID_VIEWS = {
     "member_edit": _membership_of_alice,
@@ -185,6 +235,10 @@ ID_VIEWS = {
     "savedviews:delete": _saved_view_of_alice,
     "invoices:detail": _mirror_invoice_of_org_a,
     "inventory:item": _mirror_item_of_org_a,
+    "automation:queue": _mirror_queue_of_org_a,
+    "automation:submission": _queue_submission_of_org_a,
+    "automation:submission_edit": _rejected_queue_submission_of_org_a,
+    "automation:act": _queue_row_of_org_a,
 }
 
 
