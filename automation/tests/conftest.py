@@ -16,7 +16,8 @@ def _common(org) -> dict:
 
 def task_types(org, types=((1, "Burn-in"), (2, "Imaging"), (3, "Run-In"))) -> None:
     for id_, name in types:
-        AutomationTaskType.objects.create(upstream_id=id_, name=name, raw={"id": id_}, **_common(org))
+        if not AutomationTaskType.objects.filter(organization=org, upstream_id=id_).exists():
+            AutomationTaskType.objects.create(upstream_id=id_, name=name, raw={"id": id_}, **_common(org))
 
 
 def mirrored_queue(org, upstream_id: int, *, finished=False, ip="10.0.0.5", work_order=None) -> AutomationQueue:

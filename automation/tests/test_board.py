@@ -45,7 +45,13 @@ def build(org, upstream_id: int, serial: str, tasks, **queue) -> QueueRow:
 
 def action(org, row: QueueRow, sequence: int, kind: str, status: str, **delivery) -> TaskAction:
     d = Delivery.objects.create(
-        organization=org, kind="automation.task", method="PUT", path="/v2/automation_tasks", body="{}", status=status, **delivery
+        organization=org,
+        kind="automation.task",
+        method="PUT",
+        path="/v2/automation_tasks",
+        body="{}",
+        status=status,
+        **delivery,
     )
     return TaskAction.objects.create(
         organization=org,
@@ -152,9 +158,7 @@ def line(org_a):
     return {
         "running": build(org_a, 8001, "FG-RUN", [(1, 1, ago(minutes=10), None, False)], work_order=71),
         "stuck": build(org_a, 8002, "FG-STUCK", [(1, 3, ago(hours=5), None, False)], work_order=72),
-        "failing": build(
-            org_a, 8003, "FG-FAIL", [(1, 2, ago(hours=2), ago(hours=1), True), (1, 2, None, None, False)]
-        ),
+        "failing": build(org_a, 8003, "FG-FAIL", [(1, 2, ago(hours=2), ago(hours=1), True), (1, 2, None, None, False)]),
         "done": build(org_a, 8004, "FG-DONE", [(1, 1, ago(days=9), ago(days=8), False)], finished=True),
         "old_fail": build(
             org_a,
@@ -220,13 +224,13 @@ def test_bad_filter_values_are_messages_next_to_the_filter(client_alice, line, p
 
 def test_the_board_draws_progress_tasks_flags_and_time_in_the_current_task(client_alice, line):
     html = client_alice.get("/automation/").content.decode()
-    stuck = re.search(r'<tr[^>]*id="queue-row-%d"[^>]*>(.*?)</tr>' % line["stuck"].pk, html, re.S)
+    stuck = re.search(rf'<tr[^>]*id="queue-row-{line["stuck"].pk}"[^>]*>(.*?)</tr>', html, re.S)
     assert stuck is not None
     cells = stuck.group(1)
     assert '<progress max="1" value="0">' in cells and "Run-In" in cells
     assert re.search(r'class="badge warn stuck-flag" data-stuck-at="[^"]+">Stuck<', cells)  # not hidden: past it
     assert re.search(r"<time [^>]*data-elapsed>5 h 0\d min</time>", cells)
-    failing = re.search(r'<tr[^>]*id="queue-row-%d"[^>]*>(.*?)</tr>' % line["failing"].pk, html, re.S).group(1)
+    failing = re.search(rf'<tr[^>]*id="queue-row-{line["failing"].pk}"[^>]*>(.*?)</tr>', html, re.S).group(1)
     assert "1 failed" in failing and 'class="task failed"' in failing and 'class="task waiting"' in failing
 
 
@@ -262,7 +266,11 @@ def changes(client, rows_, newest=0):
 
 
 def shown(org, *names) -> list[dict]:
-    return list(QueueRow.objects.filter(organization=org, manufacturer_serial__in=names).values("id", "version", "submission_id"))
+    return list(
+        QueueRow.objects.filter(organization=org, manufacturer_serial__in=names).values(
+            "id", "version", "submission_id"
+        )
+    )
 
 
 def test_a_refresh_redraws_only_the_rows_whose_version_moved(client_alice, org_a, line):
@@ -287,7 +295,9 @@ def test_a_refresh_redraws_only_the_rows_whose_version_moved(client_alice, org_a
 
 def test_a_queue_sent_from_here_keeps_its_place_when_the_mirror_takes_it_over(client_alice, org_a, alice):
     task_types(org_a)
-    submission = QueueSubmission.objects.create(organization=org_a, manufacturer_serial="FG-LOCAL", ip_address="10.0.0.1")
+    submission = QueueSubmission.objects.create(
+        organization=org_a, manufacturer_serial="FG-LOCAL", ip_address="10.0.0.1"
+    )
     rows.refresh(org_a.pk, submission_ids=[submission.pk])
     local = shown(org_a, "FG-LOCAL")
     assert local[0]["submission_id"] == submission.pk
