@@ -139,7 +139,7 @@ def serial_page(request, serial: str) -> SerialPage:
                 Event(
                     created[row.submission_id],
                     "Queue submitted",
-                    f"{len(row.tasks or [])} tasks",
+                    f"{row.tasks_total} tasks",
                     queue=row.upstream_id,
                 )
             )

@@ -1,6 +1,7 @@
 // The automation board and a serial's page: the time spent in the current task keeps counting, and a
 // task that passes its stuck limit while the page is open is flagged without waiting for a change.
 // The rows themselves are refreshed by htmx (the board's #board-refresh, the serial page's #serial-live).
+// Loaded in the page's head (deferred), before htmx processes the page.
 (function () {
   "use strict";
 
@@ -24,6 +25,17 @@
       if (!isNaN(at) && at <= now) flag.hidden = false;
     });
   }
+
+  // A serial page's refresh waits while an operator is writing a message for a task: a redraw would
+  // lose what they typed. Their own action's answer redraws the page anyway.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (!elt || elt.id !== "serial-live") return;
+    var typing = Array.prototype.some.call(elt.querySelectorAll(".task-action input[name=message]"), function (input) {
+      return input.value !== "" || input === document.activeElement;
+    });
+    if (typing) evt.preventDefault();
+  });
 
   function start() {
     tick();
