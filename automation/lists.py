@@ -44,6 +44,7 @@ from portal.lists import (
 )
 
 from .models import QueueRow, serial_url
+from .reports import format_duration
 from .rows import EXPECTED_RETRY, STATUS_LABELS, Status
 from .services import task_types
 
@@ -59,16 +60,8 @@ NEW_CAP = 99
 
 
 def elapsed(since: datetime | None, now: datetime) -> str:
-    """'3 h 05 min' since a moment (the time spent in the current task)."""
-    if since is None:
-        return ""
-    minutes = max(0, int((now - since).total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    return f"{hours // 24} d {hours % 24} h"
+    """'3 h 05 min' since a moment (the time spent in the current task; static/js/automation.js keeps it going)."""
+    return format_duration(now - since, seconds=False) if since is not None else ""
 
 
 def attempt_state(a: dict[str, Any]) -> str:
@@ -241,7 +234,8 @@ class BoardView(OrgListView):
         return list(dict.fromkeys(["id", *(c.name for c in columns), *self.row_fields()]))
 
     def row_url(self, row: dict[str, Any]) -> str:
-        return serial_url(row["manufacturer_serial"], row["upstream_id"])
+        # A queue whose tasks (which name its serial) are not mirrored yet has no page to lead to.
+        return serial_url(row["manufacturer_serial"], row["upstream_id"]) if row["manufacturer_serial"] else ""
 
     def row_attrs(self, row: dict[str, Any]) -> dict[str, Any]:
         return {"id": f"queue-row-{row['id']}", "data-version": row["version"]}
