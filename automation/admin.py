@@ -57,12 +57,24 @@ class SerialDatumSubmissionAdmin(SubmissionAdmin):
     list_select_related = ["organization", "delivery"]
 
 
+@admin.register(QueueTaskRequest)
+class QueueTaskRequestAdmin(ReadOnlyAdmin):
+    """The task rows of submitted queues, as submitted."""
+
+    deletable = False
+    list_display = ["submission", "sequence", "task_type_id", "task_type_name", "assignee_id"]
+    list_filter = ["submission__organization"]
+    search_fields = ["submission__manufacturer_serial", "task_type_name", "=task_type_id"]
+    list_select_related = ["submission"]
+
+
 @admin.register(StuckLimit)
 class StuckLimitAdmin(ReadOnlyAdmin):
     """Managers set these on the automation limits page; shown here for ops."""
 
     list_display = ["organization", "task_type_id", "minutes", "updated_by", "updated_at"]
     list_filter = ["organization"]
+    search_fields = ["=task_type_id", "organization__name"]
 
 
 @admin.register(QueueRow)
