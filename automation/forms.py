@@ -46,10 +46,7 @@ class IPAddressField(forms.GenericIPAddressField):
 
 class QueueForm(forms.ModelForm):
     ip_address = IPAddressField(
-        label="IP address",
-        help_text="The system's IPv4 or IPv6 address.",
-        max_length=limits.IP_ADDRESS,
-        error_messages={"invalid": IP_MESSAGE},
+        label="IP address", help_text="The system's IPv4 or IPv6 address.", error_messages={"invalid": IP_MESSAGE}
     )
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -265,12 +266,9 @@ def changes(client, rows_, newest=0):
     return client.get("/automation/changes/", {"rows": versions_text(rows_), "newest": newest})
 
 
-def shown(org, *names) -> list[dict]:
-    return list(
-        QueueRow.objects.filter(organization=org, manufacturer_serial__in=names).values(
-            "id", "version", "submission_id"
-        )
-    )
+def shown(org, *names) -> list[dict[str, Any]]:
+    found = QueueRow.objects.filter(organization=org, manufacturer_serial__in=names)
+    return [{"id": r.pk, "version": r.version, "submission_id": r.submission_id} for r in found]
 
 
 def test_a_refresh_redraws_only_the_rows_whose_version_moved(client_alice, org_a, line):

@@ -4,23 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_membership_notify_rma_updates'),
-        ('mirror', '0006_inventory_costs_and_levels'),
+        ("accounts", "0003_membership_notify_rma_updates"),
+        ("mirror", "0006_inventory_costs_and_levels"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='automationqueue',
-            index=models.Index(condition=models.Q(('finished', False), ('vanished_at__isnull', True)), fields=['organization'], name='mirror_queue_unfinished'),
+            model_name="automationqueue",
+            index=models.Index(
+                condition=models.Q(("finished", False), ("vanished_at__isnull", True)),
+                fields=["organization"],
+                name="mirror_queue_unfinished",
+            ),
         ),
         migrations.AddIndex(
-            model_name='automationtask',
-            index=models.Index(condition=models.Q(('failed', True), ('vanished_at__isnull', True)), fields=['organization', 'completed_at'], name='mirror_task_failed'),
+            model_name="automationtask",
+            index=models.Index(
+                condition=models.Q(("failed", True), ("vanished_at__isnull", True)),
+                fields=["organization", "completed_at"],
+                name="mirror_task_failed",
+            ),
         ),
         migrations.AddIndex(
-            model_name='automationtask',
-            index=models.Index(fields=['organization', 'completed_at'], name='mirror_task_completed'),
+            model_name="automationtask",
+            index=models.Index(fields=["organization", "completed_at"], name="mirror_task_completed"),
         ),
     ]
