@@ -21,6 +21,8 @@ import django_filters as df
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -43,9 +45,10 @@ from portal.lists import (
     export_cell,
 )
 
-from .models import QueueRow, serial_url
+from .models import QueueRow, TaskAction, serial_url
 from .reports import format_duration
 from .rows import EXPECTED_RETRY, STATUS_LABELS, Status
+from .services import ALLOWED
 from .services import task_types
 
 TONES = {
@@ -151,6 +154,38 @@ def task_strip(row: dict[str, Any], names: dict[int, str], now: datetime) -> Saf
     )
 
 
+# The board's quick actions on a queue's current task (a message, or anything else, on the serial's page).
+QUICK_ACTIONS = (TaskAction.Type.START, TaskAction.Type.COMPLETE, TaskAction.Type.FAIL)
+
+
+def quick_actions(row: dict[str, Any], csrf_token: str) -> SafeString:
+    """Start, complete or fail the current task of a queue at the integrator, from its board row."""
+    if not (row.get("queue_id") and row.get("ip_address")) or row.get("current_sequence") is None:
+        return mark_safe("")
+    current = [a for a in row["tasks"] or [] if a["seq"] == row["current_sequence"]]
+    if not current:
+        return mark_safe("")
+    allowed = [kind for kind in QUICK_ACTIONS if ALLOWED[kind](current[-1])]
+    if not allowed:
+        return mark_safe("")
+    url = reverse("automation:act", args=[row["id"]]) + "?from=board"
+    return format_html(
+        '<form method="post" action="{}" hx-post="{}" hx-swap="none" class="board-act">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}"><input type="hidden" name="sequence" value="{}">{}'
+        "</form>",
+        url,
+        url,
+        csrf_token,
+        row["current_sequence"],
+        format_html_join(
+            "",
+            '<button type="submit" name="action" value="{}" class="link action-{}">{}'
+            '<span class="visually-hidden"> task {}</span></button>',
+            ((kind.value, kind.value, kind.label, row["current_sequence"]) for kind in allowed),
+        ),
+    )
+
+
 class QueueFilter(df.FilterSet):
     q = SearchFilter(label="Search", number_label="a queue number")
     serial = SubstringFilter(field_name="manufacturer_serial", label="Serial")
@@ -205,6 +240,8 @@ class BoardView(OrgListView):
         super().setup(request, *args, **kwargs)
         self.now = timezone.now()
         self._names: dict[int, str] | None = None
+        membership = getattr(request, "membership", None)
+        self.can_operate = bool(membership and membership.has_role("operator"))
 
     @property
     def names(self) -> dict[int, str]:
@@ -227,7 +264,10 @@ class BoardView(OrgListView):
             "status",
             "tasks",
             "current_started_at",
+            "current_sequence",
             "upstream_id",
+            "queue_id",
+            "ip_address",
         )
 
     def fetch_fields(self, columns) -> list[str]:
@@ -256,6 +296,8 @@ class BoardView(OrgListView):
             cell["tone"] = TONES.get(row["status"], "")
         elif column.name == "tasks":
             cell["value"] = task_strip(row, self.names, self.now)
+            if self.can_operate:
+                cell["value"] += quick_actions(row, get_token(self.request))
         elif column.name == "current_started_at":
             since = row["current_started_at"]
             cell["value"] = (
@@ -411,6 +453,16 @@ def _parse_versions(text: str) -> list[tuple[int, str, int]]:
             continue
         out.append((int(bits[0]), bits[1][:32], int(bits[2])))
     return out
+
+
+def redrawn_row(request, row_pk: int) -> HttpResponse:
+    """One row of the board redrawn in place (the answer to a quick action from the board)."""
+    view = BoardView()
+    view.setup(request)
+    columns = view.visible_columns()
+    row = scoped(request, QueueRow.objects.all()).filter(pk=row_pk).values(*view.fetch_fields(columns)).first()
+    redrawn = [(row_pk, view.row(columns, row))] if row else []
+    return render(request, "automation/_board_changes.html", {"redrawn": redrawn, "partial": True})
 
 
 @require_GET

@@ -42,7 +42,7 @@ from .forms import (
     StuckLimitForm,
     task_formset,
 )
-from .lists import STATUS_LABELS, attempt_state, elapsed
+from .lists import STATUS_LABELS, attempt_state, elapsed, redrawn_row
 from .models import QueueRow, QueueSubmission, SerialDatumSubmission, StuckLimit, TaskAction, serial_url
 
 MAX_QUEUES_SHOWN = 50  # queues of one serial on its page (newest first)
@@ -389,6 +389,13 @@ def act(request, pk):
             error = str(exc)
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    if request.headers.get("HX-Request") and request.GET.get("from") == "board":
+        if error:  # said next to the row's tasks, as an alert
+            messages.error(request, error)
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return redrawn_row(request, row.pk)
     if request.headers.get("HX-Request"):
         page = serial_page(request, row.manufacturer_serial)
         context = _serial_context(

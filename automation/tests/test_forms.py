@@ -315,3 +315,23 @@ def test_the_serial_page_tells_the_whole_history_with_the_order_and_its_rmas(ope
     ]
     html = response.content.decode()
     assert 'id="request-rma" href="/rmas/new/?serial=FG-HIST"' in html and "checksum" in html
+
+
+def test_an_operator_acts_from_the_board_and_gets_the_row_redrawn_with_the_action_pending(operator, queue_row):
+    board = operator.get("/automation/").content.decode()
+    assert f'action="/automation/rows/{queue_row.pk}/act/?from=board"' in board and "action-start" in board
+    response = operator.post(
+        f"/automation/rows/{queue_row.pk}/act/?from=board",
+        {"sequence": "1", "action": "start"},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and f'hx-swap-oob="outerHTML:#queue-row-{queue_row.pk}"' in html
+    assert 'class="task running pending"' in html and "1 pending" in html
+    assert "action-start" not in html and "action-complete" in html  # started: complete or fail next
+    assert TaskAction.objects.get().message_type == "start"
+
+
+def test_a_viewer_sees_no_actions_on_the_board(viewer, queue_row):
+    board = viewer.get("/automation/").content.decode()
+    assert "FG-ACT" in board and "board-act" not in board
