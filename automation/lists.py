@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.middleware.csrf import get_token
-from django.urls import reverse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -48,8 +48,7 @@ from portal.lists import (
 from .models import QueueRow, TaskAction, serial_url
 from .reports import format_duration
 from .rows import EXPECTED_RETRY, STATUS_LABELS, Status
-from .services import ALLOWED
-from .services import task_types
+from .services import ALLOWED, task_types
 
 TONES = {
     Status.FINISHED: "ok",
