@@ -262,8 +262,8 @@ def test_another_organizations_queues_never_appear(client_bob, line, org_b):
 
 
 # -- the live refresh ------------------------------------------------------------------------------------
-def changes(client, rows_, newest=0):
-    return client.get("/automation/changes/", {"rows": versions_text(rows_), "newest": newest})
+def changes(client, rows_, newest=0, **params):
+    return client.get("/automation/changes/", {"rows": versions_text(rows_), "newest": newest, **params})
 
 
 def shown(org, *names) -> list[dict[str, Any]]:
@@ -273,7 +273,7 @@ def shown(org, *names) -> list[dict[str, Any]]:
 
 def test_a_refresh_redraws_only_the_rows_whose_version_moved(client_alice, org_a, line):
     page = shown(org_a, "FG-RUN", "FG-STUCK", "FG-DONE")
-    newest = max(r["id"] for r in QueueRow.objects.filter(organization=org_a).values("id"))
+    newest = client_alice.get("/automation/").context["newest_id"]
     unchanged = changes(client_alice, page, newest)
     assert unchanged.status_code == 200 and unchanged.context["redrawn"] == [] and unchanged.context["new"] == 0
     # The running queue's task completes upstream: only its row comes back, in place of the old one.
@@ -310,11 +310,20 @@ def test_a_queue_sent_from_here_keeps_its_place_when_the_mirror_takes_it_over(cl
     assert f'id="queue-row-{mirrored_row.pk}"' in response.content.decode()
 
 
-def test_a_refresh_says_how_many_queues_are_new(client_alice, org_a, line):
-    newest = max(QueueRow.objects.filter(organization=org_a).values_list("id", flat=True))
-    build(org_a, 8200, "FG-NEW", [(1, 1, None, None, False)])
-    response = changes(client_alice, shown(org_a, "FG-RUN"), newest)
+def test_a_refresh_says_how_many_queues_of_its_filters_are_new(client_alice, org_a, line):
+    # The page sends the newest row of the organization when it loaded, not the newest row it shows.
+    board = client_alice.get("/automation/", {"tab": "stuck"})
+    newest = board.context["newest_id"]
+    assert newest == QueueRow.objects.filter(organization=org_a).order_by("-id").first().pk
+    assert f'id="board-newest" value="{newest}"' in board.content.decode()
+    page = shown(org_a, "FG-STUCK")
+    assert changes(client_alice, page, newest, tab="stuck").context["new"] == 0
+    build(org_a, 8200, "FG-NEW", [(1, 1, None, None, False)])  # not stuck: not new on the Stuck tab
+    assert changes(client_alice, page, newest, tab="stuck").context["new"] == 0
+    response = changes(client_alice, page, newest)
     assert response.context["new"] == 1 and "1 new queue since this page loaded" in response.content.decode()
+    assert changes(client_alice, page, newest, serial="FG-NEW").context["new"] == 1
+    assert changes(client_alice, page, newest, serial="FG-RUN").context["new"] == 0
 
 
 @pytest.mark.parametrize("text", ["", "x", "1.2", ",,,", "1.ab!.3", "9" * 40 + ".ab.0", "1.a-b.0", "１.ab.0"])
@@ -327,3 +336,28 @@ def test_a_refresh_never_redraws_another_organizations_rows(client_bob, org_a, l
     stale = [{**r, "version": "stale"} for r in shown(org_a, "FG-RUN", "FG-STUCK")]
     response = changes(client_bob, stale)
     assert response.context["redrawn"] == [] and "FG-RUN" not in response.content.decode()
+
+
+def test_the_queues_csv_says_each_queues_progress_and_the_tasks_csv_has_every_attempt(client_alice, org_a, line):
+    queues = b"".join(client_alice.get("/automation/", {"export": "csv", "sort": "upstream_id"}).streaming_content)
+    lines = queues.decode().splitlines()
+    assert lines[0].startswith("Serial,Queue,Status,Tasks")
+    assert any(line.startswith("FG-FAIL,8003,In progress,0/1 done") for line in lines), lines
+    assert lines[-1] == "# 5 rows"
+    mirrored_task(org_a, 9_100_000, 8001, 2, type_id=2, serial="FG-RUN", message="=HYPERLINK(evil)")
+    response = client_alice.get("/automation/", {"export": "tasks", "work_order": "71"})
+    assert response["Content-Disposition"].startswith('attachment; filename="automation-tasks-')
+    rows_ = b"".join(response.streaming_content).decode().splitlines()
+    assert rows_[0] == (
+        "id,automation_queue_id,automation_task_type_id,task_type_name,sequence,started_at,completed_at,failed,"
+        "message,assignee_name,work_order_id,item_id,manufacturer_serial"
+    )
+    body = rows_[1:-1]
+    assert [r.split(",")[:5] for r in body] == [
+        ["800100", "8001", "1", "Burn-in", "1"],
+        ["9100000", "8001", "2", "Imaging", "2"],
+    ]
+    assert "'=HYPERLINK(evil)" in body[1]  # a formula is neutralised
+    assert rows_[-1] == "# 2 tasks"
+    other = b"".join(client_alice.get("/automation/", {"export": "tasks", "tab": "stuck"}).streaming_content).decode()
+    assert other.splitlines()[1].split(",")[1] == "8002" and other.splitlines()[-1] == "# 1 tasks"
