@@ -26,15 +26,20 @@ queries:
   of a year (cut months at both ends), an order by its upstream id and by its customer order, a
   search for one invoice number and the last page; the sum each page shows is checked against a
   SUM over every row;
+- automation (`bench/automation_fill.py`): the board over 100,000 queues and their 1,000,000 tasks (ten per
+  queue on average, `--sizes` counts tasks; one `QueueRow` each, by `automation.rows`' builders): the first
+  page, each tab, each sort both ways, page 1,500, the last page, each filter, the queues and tasks CSV of
+  one work order, and the live refresh of a page of 50 rows (none, 5 and 50 changed; < 50 ms);
 - the same cases on the second organization, to show the query count does not grow;
-- a full CSV export of each list and organization in a fresh process: rows/s, and the peak
-  RSS (VmHWM) before and after, which stays flat;
+- a full CSV export of each list and organization in a fresh process (and of each other export a list
+  has: the automation tasks CSV): rows/s, and the peak RSS (VmHWM) before and after, which stays flat;
 - the home page (`bench/home_page.py`, unless `--no-home`): with as many automation queues and
   tasks as list rows and 30 days of sync runs, the recount of each tally (as the worker does it)
   and the page over stored tallies, current and changed ("as of").
 
     .venv/bin/python bench/lists.py                  # fill, then measure both lists
     .venv/bin/python bench/lists.py --lists rmas     # only the RMA lists (fill and measure)
+    .venv/bin/python bench/lists.py --lists automation --no-home   # the automation board alone
     .venv/bin/python bench/lists.py --no-fill        # measure the database of the last run
 
 The database (`portal_bench_lists` on the server of DATABASE_URL if that is PostgreSQL, else
@@ -156,9 +161,11 @@ def vm(key: str) -> float:
 
 def copy_text(value: Any) -> str:
     """One field in COPY's text format (the generated values hold no tab or backslash but the search
-    text's newlines)."""
+    text's newlines); a list or a dict as JSON text (a JSON column)."""
     if value is None:
         return "\\N"
+    if isinstance(value, list | dict):
+        value = json.dumps(value, separators=(",", ":"))
     if isinstance(value, str):
         return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
     return str(value)
@@ -646,6 +653,9 @@ class ListSpec:
     row_url: Callable[[int | None, int | None], str]
     descending: bool = True  # the default sort's direction
     submissions: bool = True  # the row table has a submission_id column (local rows)
+    # Each ?export= streamed whole in a fresh process, and the word its last line counts ("# 1000 rows").
+    exports: tuple[tuple[str, str], ...] = (("csv", "rows"),)
+    export_count: Callable[[str, int], int] | None = None  # (export, org id) -> its rows, for one not "csv"
 
     @property
     def table_names(self) -> list[str]:
@@ -791,18 +801,22 @@ class Result:
 
 
 def page_facts(html: str, list_url: str) -> tuple[int, str, str, str]:
-    """(rows on the page, the summary line, the first row's link and its text)."""
+    """(rows on the page, the summary line, the first row's link and its text). Of a live refresh's answer
+    (htmx out-of-band rows, no summary): the rows it redraws."""
     summary = re.search(r'id="list-summary">(.*?)</p>', html, re.S)
     table = html.split('aria-labelledby="list-summary"', 1)[-1]  # the list's table (a chart's may come first)
     body = table.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
     rows = len(re.findall(r"<tr[ >]", body)) - (1 if "colspan=" in body else 0)  # marked rows have a class
     link = re.search(rf'<a href="({re.escape(list_url)}[^"]+)">([^<]*)</a>', body)
-    return (
-        rows,
-        summary.group(1).strip() if summary else "?",
-        link.group(1) if link else "",
-        link.group(2) if link else "",
-    )
+    fragment = f"{rows} rows redrawn in place" if "hx-swap-oob" in html else "?"
+    said = summary.group(1).strip() if summary else fragment
+    return (rows, said, link.group(1) if link else "", link.group(2) if link else "")
+
+
+def csv_facts(text: str) -> tuple[int, str, str, str]:
+    """(rows, the last line) of a CSV export: every line but the header and the count at the end."""
+    lines = text.count("\n")
+    return (lines - 2, text.strip().rsplit("\n", 1)[-1], "", "")
 
 
 def measure(client: Any, spec: ListSpec, case: str, url: str, repeat: int) -> Result:
@@ -820,14 +834,16 @@ def measure(client: Any, spec: ListSpec, case: str, url: str, repeat: int) -> Re
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
             response = client.get(url)
+            content = response.getvalue()  # a streamed export runs its queries as it is read
             elapsed = time.perf_counter() - started
         assert response.status_code == 200, (url, response.status_code)
         times.append(elapsed * 1000)
         queries.append(len(ctx.captured_queries))
         db_times.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
-        html = response.content.decode()
+        html = content.decode()
         captured = list(ctx.captured_queries)
-    rows, summary, link, text = page_facts(html, spec.url)
+    csv = response["Content-Type"].startswith("text/csv")
+    rows, summary, link, text = csv_facts(html) if csv else page_facts(html, spec.url)
     slowest = max(captured, key=lambda q: float(q["time"]))
     return Result(
         case,
@@ -873,8 +889,9 @@ def sort_cases(spec: ListSpec, view: Any, row_sorts: tuple[str, ...]) -> list[tu
     return [(f"sort {s}", f"{spec.url}?sort={s}", nothing_wrong) for name in sortable for s in (name, f"-{name}")]
 
 
-def deep_page_case(spec: ListSpec, org_id: int, size: int | None = None) -> tuple[str, str, Check]:
-    page = PAGE if size is None else max(1, min(PAGE, size // PER_PAGE - 1))  # a small list: its last but one
+def deep_page_case(spec: ListSpec, org_id: int, size: int | None = None, page: int = PAGE) -> tuple[str, str, Check]:
+    """The page after `page` pages of 50, by its keyset link (a small list: its last but one page)."""
+    page = page if size is None else max(1, min(page, size // PER_PAGE - 1))
     position = page * PER_PAGE - 1  # the last row of page 500: the next page starts at position 25,000
     cursor, expected = keyset_cursor(spec, org_id, position)
 
@@ -1540,8 +1557,22 @@ SPECS = {
 }
 
 
-def export_child(slug: str, list_url: str) -> None:
-    """In a fresh process: stream one organization's full CSV export of one list through the test client."""
+# Lists whose fill and cases are a module of their own beside this one (it imports this module, so it is loaded
+# only when its list is chosen): list name -> module, whose SPEC is the list.
+OWN_MODULES = {"automation": "automation_fill"}
+
+
+def spec_named(name: str) -> ListSpec:
+    if name in SPECS:
+        return SPECS[name]
+    from importlib import import_module
+
+    return import_module(OWN_MODULES[name]).SPEC
+
+
+def export_child(slug: str, list_url: str, kind: str = "csv") -> None:
+    """In a fresh process: stream one organization's full export (`?export=kind`) of one list through the test
+    client."""
     import django
 
     django.setup()
@@ -1556,7 +1587,7 @@ def export_child(slug: str, list_url: str) -> None:
     before = vm("VmHWM")
     with CaptureQueriesContext(connection) as ctx:
         started = time.perf_counter()
-        response = client.get(list_url + "?export=csv")
+        response = client.get(f"{list_url}?export={kind}")
         lines = size = 0
         tail = b""
         for chunk in response.streaming_content:  # type: ignore[attr-defined]
@@ -1578,10 +1609,14 @@ def export_child(slug: str, list_url: str) -> None:
     print(json.dumps(result))
 
 
-def run_export(slug: str, list_url: str, url: str) -> dict[str, Any]:
+def run_export(slug: str, list_url: str, url: str, kind: str = "csv") -> dict[str, Any]:
     env = {**os.environ, "DATABASE_URL": url}
     out = subprocess.run(
-        [sys.executable, __file__, "--export-child", slug, list_url], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, __file__, "--export-child", slug, list_url, kind],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
@@ -1689,15 +1724,22 @@ def main(
 
         print()
         for n, (slug, _name, _prefix) in enumerate(ORGS[: len(totals)]):
-            e = run_export(slug, spec.url, url)
-            ok = e["last"] == f"# {e['rows']} rows" and e["rows"] == totals[n]
-            print(
-                f"CSV export of {spec.name}, {slug}: {e['rows']:,} rows in {e['seconds']:.1f} s = "
-                f"**{e['rows'] / e['seconds']:,.0f} rows/s**"
-                f" ({e['bytes'] / 1e6:.0f} MB, {e['queries']} queries); peak RSS {e['hwm_before']:.0f} MB before, "
-                f"{e['hwm_after']:.0f} MB after; last line {e['last']!r}" + ("" if ok else " WRONG COUNT"),
-                flush=True,
-            )
+            for kind, word in spec.exports:
+                e = run_export(slug, spec.url, url, kind)
+                if kind == "csv":
+                    expected = totals[n]
+                else:
+                    assert spec.export_count is not None, spec.name
+                    expected = spec.export_count(kind, Organization.objects.get(slug=slug).pk)
+                ok = e["last"] == f"# {e['rows']} {word}" and e["rows"] == expected
+                print(
+                    f"{'CSV' if kind == 'csv' else f'?export={kind}'} export of {spec.name}, {slug}: {e['rows']:,} "
+                    f"{word} in {e['seconds']:.1f} s = **{e['rows'] / e['seconds']:,.0f} {word}/s**"
+                    f" ({e['bytes'] / 1e6:.0f} MB, {e['queries']} queries); peak RSS {e['hwm_before']:.0f} MB "
+                    f"before, {e['hwm_after']:.0f} MB after; last line {e['last']!r}"
+                    + ("" if ok else f" WRONG COUNT (expected {expected:,})"),
+                    flush=True,
+                )
         slow += [r for r in [*big, *small] if r.p95 > explain_over]
 
     if home:
@@ -1711,15 +1753,16 @@ def main(
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--export-child":
-        export_child(sys.argv[2], sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--export-child":
+        export_child(*sys.argv[2:])
     else:
         parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.add_argument("--database-url", help=f"default: {DB_NAME} on the server of DATABASE_URL")
         parser.add_argument(
             "--sizes", type=int, nargs=2, default=SIZES, metavar="ROWS", help="per list: default 1000000 100000"
         )
-        parser.add_argument("--lists", nargs="+", choices=list(SPECS), default=list(SPECS), help="default: all")
+        names = [*SPECS, *OWN_MODULES]
+        parser.add_argument("--lists", nargs="+", choices=names, default=names, help="default: all")
         parser.add_argument("--repeat", type=int, default=REPEAT, help=f"timed runs of each case (default {REPEAT})")
         parser.add_argument(
             "--explain-over", type=float, default=100.0, metavar="MS", help="EXPLAIN cases slower at p95 (default 100)"
@@ -1736,7 +1779,7 @@ if __name__ == "__main__":
             args.repeat,
             args.explain_over,
             not args.no_fill,
-            [SPECS[name] for name in args.lists],
+            [spec_named(name) for name in args.lists],
             args.only,
             args.home,
         )
