@@ -157,7 +157,7 @@ class QueueRow(models.Model):
         QueueSubmission, null=True, blank=True, on_delete=models.SET_NULL, related_name="board_row"
     )
     upstream_id = models.BigIntegerField("queue", null=True, blank=True)
-    manufacturer_serial = models.CharField("serial", max_length=limits.NAME)
+    manufacturer_serial = models.CharField("serial", max_length=limits.AUTOMATION_SERIAL)
     serial_id = models.BigIntegerField("serial id", null=True, blank=True)
     work_order_id = models.BigIntegerField("work order", null=True, blank=True)
     ip_address = models.CharField("IP address", max_length=limits.IP_ADDRESS, blank=True)
