@@ -335,3 +335,10 @@ def test_an_operator_acts_from_the_board_and_gets_the_row_redrawn_with_the_actio
 def test_a_viewer_sees_no_actions_on_the_board(viewer, queue_row):
     board = viewer.get("/automation/").content.decode()
     assert "FG-ACT" in board and "board-act" not in board
+
+
+def test_a_serial_of_the_longest_length_keeps_its_page(operator, org_a):
+    serial = "S" * limits.AUTOMATION_SERIAL
+    assert operator.post("/automation/queues/new/", queue_data(serial=serial)).status_code == 302
+    assert QueueRow.objects.get(organization=org_a).manufacturer_serial == serial
+    assert operator.get("/automation/serial/", {"serial": serial}).status_code == 200
