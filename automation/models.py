@@ -212,8 +212,9 @@ class QueueRow(models.Model):
         return serial_url(self.manufacturer_serial, self.upstream_id)
 
 
-def serial_url(serial: str, queue_upstream_id: int | None = None) -> str:
+def serial_url(serial: str, queue_upstream_id: int | None = None, *, base: str = "") -> str:
+    """A serial's page (at one of its queues); `base`: the page's path, when a list reversed it once."""
     from urllib.parse import urlencode
 
     anchor = f"#queue-{queue_upstream_id}" if queue_upstream_id else ""
-    return f"{reverse('automation:serial')}?{urlencode({'serial': serial})}{anchor}"
+    return f"{base or reverse('automation:serial')}?{urlencode({'serial': serial})}{anchor}"
