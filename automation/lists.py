@@ -346,7 +346,7 @@ class BoardView(OrgListView):
         if column.name == "tasks":
             # Formatted by the database from two integers: decoding each row's tasks JSON in Python held
             # the export at 11,700 rows/s (bench/lists.py).
-            text = CharField()
+            text: CharField = CharField()
             return Concat(
                 Cast("tasks_done", text), Value("/"), Cast("tasks_total", text), Value(" done"), output_field=text
             )
