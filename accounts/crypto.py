@@ -41,5 +41,13 @@ def decrypt(token: str) -> str:
         raise DecryptionError("stored secret cannot be decrypted with ENCRYPTION_KEYS") from None
 
 
+def rotate(token: str) -> str:
+    """The same secret encrypted under the first key of ENCRYPTION_KEYS (MultiFernet.rotate)."""
+    try:
+        return fernet().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise DecryptionError("stored secret cannot be decrypted with ENCRYPTION_KEYS") from None
+
+
 def generate_key() -> str:
     return Fernet.generate_key().decode()

@@ -40,3 +40,20 @@ class AddMemberForm(forms.Form):
         if user and Membership.objects.filter(user=user, organization=self.organization).exists():
             raise forms.ValidationError("This user is already a member of this organization.")
         return username
+
+
+class SecondFactorForm(forms.Form):
+    """One code: six digits from the authenticator app, or (when signing in) a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false", "autofocus": True}
+        ),
+    )
+
+    def __init__(self, *args, label: str = "Code", help_text: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = label
+        self.fields["code"].help_text = help_text

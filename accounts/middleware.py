@@ -1,14 +1,18 @@
-"""Session idle expiry and the current organization of a request."""
+"""Session idle expiry, the current organization of a request, and the second factor's gate."""
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
 
+from . import twofactor
 from .models import Membership
 
 SESSION_ORG_KEY = "current_org_id"
@@ -68,3 +72,37 @@ class CurrentOrganizationMiddleware:
         request.memberships = memberships
         request.organization = membership.organization if membership else None
         return self.get_response(request)
+
+
+class TwoFactorMiddleware:
+    """Sends a signed-in user who still owes a second factor to the setup or verify page.
+
+    Runs after django_otp's OTPMiddleware (request.user.is_verified()) and after
+    CurrentOrganizationMiddleware (the memberships that make a manager). Until the code is
+    entered, every page but signing in and out and the setup and verify pages redirects there;
+    static files never reach this far (WhiteNoise answers them first). See accounts.twofactor.
+    """
+
+    OPEN = {"login", "logout", "twofactor_setup", "twofactor_verify", "admin:logout"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        step = twofactor.pending_step(request)
+        if step is None or self._is_open(request):
+            return self.get_response(request)
+        target = reverse(f"twofactor_{step}")
+        wanted = request.get_full_path() if request.method in ("GET", "HEAD") else ""
+        if wanted and wanted != "/":
+            target += "?" + urlencode({"next": wanted})
+        return redirect(target)
+
+    def _is_open(self, request) -> bool:
+        if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            return True
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return False
+        return match.view_name in self.OPEN

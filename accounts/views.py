@@ -17,7 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
-from . import throttle
+from . import throttle, twofactor
 from .access import member_required
 from .forms import AddMemberForm, MemberRolesForm, PreferencesForm
 from .middleware import SESSION_ORG_KEY
@@ -98,7 +98,7 @@ def preferences(request):
         form.save()
         messages.success(request, "Your preferences are saved.")
         return redirect("preferences")
-    return render(request, "accounts/preferences.html", {"form": form})
+    return render(request, "accounts/preferences.html", {"form": form, "twofactor": twofactor.status(request)})
 
 
 @member_required(Role.MANAGER)

@@ -54,6 +54,12 @@ class Delivery(OrgOwned):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True, help_text="a SENDING row past this is retried")
+    claimed_by = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="the process sending it (host, pid, start time): once it is known gone, "
+        "another worker may take the delivery over before its lease ends",
+    )
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     response = models.JSONField(null=True, blank=True, help_text="the upstream's answer (object or errors)")

@@ -7,13 +7,26 @@
   the outcome with an attempt row.
 - `due_for_redrive()` names the deliveries the dispatch redrive hands over again: due and
   not in flight (tasks lost with a restarted broker, a worker killed mid-call whose lease
-  expired, retries whose countdown task vanished).
+  expired or whose process is known gone, retries whose countdown task vanished).
+
+A worker killed mid-call: `claim()` records the sending process (`claimed_by`: host, pid and
+start time). The task is acknowledged late and rejected when its worker process is lost
+(`portal.process`), so the broker hands it to another process at once; that one takes the
+delivery over before its lease ends when the holder is known gone: a process on the same host
+that no longer exists (or is another process now). A holder on another host, or one still
+alive, keeps the delivery until its lease ends: one sender at a time, always. A redelivery
+alone proves nothing (a worker that lost its broker connection gets its task redelivered while
+it still runs). Should a holder thought gone answer after all, `_record()` drops its outcome:
+the attempt number moved on, and the new sender, with the same idempotency key, records the
+upstream's answer.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import time
 from datetime import timedelta
 from typing import Any
@@ -91,7 +104,7 @@ def backoff_seconds(attempts: int) -> float:
     """Capped exponential back-off with full jitter between outbox-level retries."""
     base = settings.OUTBOX_RETRY_BASE
     cap = settings.OUTBOX_RETRY_CAP
-    return random.uniform(base, min(cap, base * (2 ** max(0, attempts - 1))))
+    return random.uniform(base, min(cap, base * (2 ** max(0, attempts - 1))))  # nosec B311  # retry jitter, not a secret
 
 
 def _lease_seconds() -> float:
@@ -100,8 +113,52 @@ def _lease_seconds() -> float:
     return per_call * settings.OUTBOX_CLIENT_ATTEMPTS + 60
 
 
+def _process_state(pid: int) -> tuple[str, str] | None:
+    """(state, start time in clock ticks since boot) of a process from /proc; None where it cannot
+    be read (no such process, or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()  # after "pid (command name)"
+    except (OSError, IndexError):
+        return None
+    if len(fields) < 20:
+        return None
+    return fields[0].decode(), fields[19].decode()
+
+
+def this_process() -> str:
+    """How a claim names its sender: "host pid start-time" (start time where /proc has it)."""
+    pid = os.getpid()
+    state = _process_state(pid)
+    return f"{socket.gethostname()} {pid}" + (f" {state[1]}" if state else "")
+
+
+def holder_is_gone(holder: str) -> bool:
+    """True only when the process named by `this_process()` is known to be dead: it ran on this
+    host and its pid is gone, a zombie, or another process's now. Unknown means alive."""
+    parts = holder.split()
+    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # this very process (a thread of it may be sending)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # it exists (another user's)
+    state = _process_state(pid)
+    if state is None:
+        return False
+    if state[0] in ("Z", "X"):  # dead, not yet reaped
+        return True
+    return len(parts) > 2 and state[1] != parts[2]  # the pid was reused
+
+
 def claim(delivery_id: int) -> Delivery | None:
-    """Mark a due delivery SENDING (one worker wins; others skip it)."""
+    """Mark a due delivery SENDING (one worker wins; others skip it). A SENDING delivery whose
+    lease has not ended is taken over only when its sender is known gone (`holder_is_gone`)."""
     now = timezone.now()
     with transaction.atomic():
         delivery = (
@@ -116,13 +173,21 @@ def claim(delivery_id: int) -> Delivery | None:
             return None
         if delivery.status == Status.SENDING:
             if delivery.lease_until and delivery.lease_until > now:
-                return None  # another worker holds it
+                if not holder_is_gone(delivery.claimed_by):
+                    return None  # another worker holds it
+                log.warning(
+                    "delivery %s: its sender (%s) is gone mid-call; taking it over %.0fs before its lease ends",
+                    delivery.pk,
+                    delivery.claimed_by,
+                    (delivery.lease_until - now).total_seconds(),
+                )
         elif delivery.status not in (Status.QUEUED, Status.RETRYING) or delivery.next_attempt_at > now:
             return None
         delivery.status = Status.SENDING
         delivery.attempts += 1
         delivery.lease_until = now + timedelta(seconds=_lease_seconds())
-        delivery.save(update_fields=["status", "attempts", "lease_until", "updated_at"])
+        delivery.claimed_by = this_process()
+        delivery.save(update_fields=["status", "attempts", "lease_until", "claimed_by", "updated_at"])
         kind = kinds.find(delivery.kind)
         if kind and kind.on_status:
             kind.on_status(delivery)
@@ -214,8 +279,20 @@ def _record(delivery: Delivery, kind: kinds.DeliveryKind, attempt: DeliveryAttem
     status = outcome["status"]
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.attempts > attempt.number:
+            # Taken over while this attempt was thought dead: the new sender records the answer.
+            log.warning(
+                "delivery %s: attempt %s was taken over (now attempt %s, %s); its outcome (%s) is not recorded",
+                delivery.pk,
+                attempt.number,
+                delivery.attempts,
+                delivery.status,
+                status,
+            )
+            return delivery.status
         delivery.last_status_code = outcome.get("code")
         delivery.lease_until = None
+        delivery.claimed_by = ""
         if status == Status.CONFLICT:
             existing = (
                 kind.on_conflict(delivery, outcome.get("existing") or {}, outcome.get("errors") or {})
@@ -275,13 +352,20 @@ def _record(delivery: Delivery, kind: kinds.DeliveryKind, attempt: DeliveryAttem
 
 def due_for_redrive(limit: int) -> list[int]:
     """Deliveries that are due but not in flight: queued or retrying and untouched for the grace
-    period, or sending with an expired lease (the worker died mid-call)."""
+    period, or sending with an expired lease or a sender known gone (the worker died mid-call)."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.OUTBOX_REDRIVE_GRACE)
     due = Delivery.objects.filter(
         status__in=(Status.QUEUED, Status.RETRYING), next_attempt_at__lte=now, updated_at__lte=grace
     ) | Delivery.objects.filter(status=Status.SENDING, lease_until__lt=now)
-    return list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    # A whole worker killed (not only its pool process) has its task redelivered only after the
+    # broker's visibility timeout: the redrive takes over what a dead process of this host held.
+    held = Delivery.objects.filter(status=Status.SENDING, lease_until__gte=now).exclude(claimed_by="")
+    for pk, holder in held.values_list("pk", "claimed_by")[: max(0, limit - len(ids))]:
+        if holder_is_gone(holder):
+            ids.append(pk)
+    return ids
 
 
 def retry_now(delivery: Delivery) -> None:

@@ -12,9 +12,13 @@ def touch_user(user_id: int, first_name: str) -> None:
     get_user_model().objects.filter(pk=user_id).update(first_name=first_name)
 
 
-@shared_task(name="portal.process", acks_late=True, ignore_result=True)
+@shared_task(name="portal.process", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def process(channel: str, pk: int) -> object:
-    """Process one saved row of a dispatch channel (outbox delivery, webhook delivery, e-mail, ...)."""
+    """Process one saved row of a dispatch channel (outbox delivery, webhook delivery, e-mail, ...).
+
+    Acknowledged once it returns, and given back to the broker when its worker process dies
+    mid-task (killed, out of memory): another process runs it at once. An outbox delivery it was
+    sending is then taken over as soon as its sender is known gone (outbox.services.claim)."""
     from . import dispatch
 
     return dispatch.run(channel, pk)

@@ -67,7 +67,7 @@ DATABASES = {"default": _database_from_env()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_site.PortalAdminConfig",  # django.contrib.admin, its site asking for the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_celery_beat",
     "django_filters",
     "django_tables2",
@@ -103,10 +106,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # After Session, Authentication and OTP: Django turns an exception into a 500 at every middleware
+    # layer, so this one loads the session and the user itself, and answers 503 during a database
+    # outage for them as for views (portal.outage).
+    "portal.outage.DatabaseOutageMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.IdleSessionTimeoutMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -161,13 +170,25 @@ SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
-# Login throttling (django-axes): lock a username+IP after N failures for a cool-off.
+# Login throttling (django-axes, accounts.lockout): a username is locked after AXES_FAILURE_LIMIT
+# failures from any address, and an address after AXES_IP_FAILURE_LIMIT failures for any usernames,
+# for a cool-off. A success clears that username's failures only.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_HANDLER = "accounts.lockout.PortalAxesHandler"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # registration/locked_out.html, 429
 AXES_VERBOSE = False
+
+# Two-factor authentication (django-otp, accounts.twofactor): with PORTAL_REQUIRE_2FA, staff and
+# managers confirm a code from an authenticator app (or a recovery code) after the password, and
+# set the app up at their first sign-in. Off on a laptop (make run's demo users sign in with a
+# password alone); production.py turns it on. A user who set up an app is asked for its code anyway.
+PORTAL_REQUIRE_2FA = env.bool("PORTAL_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = "MBX AHEAD portal"  # the account's name in the authenticator app
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's key or recovery codes
 
 # Content-Security-Policy (django-csp): scripts, styles and everything else from the portal's
 # own origin only; no inline script or style anywhere (templates load static/ files), no
@@ -237,16 +258,34 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django_celery_beat's DatabaseScheduler, made to live through a database outage (portal.beat).
+CELERY_BEAT_SCHEDULER = "portal.beat:ResilientScheduler"
+# Beat records a heartbeat at least every this many seconds (it wakes every half of it); /healthz
+# answers 503 when beat has been silent for more than twice this.
+BEAT_HEARTBEAT_INTERVAL = env.float("BEAT_HEARTBEAT_INTERVAL", default=10.0)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Cache: Redis when REDIS_URL is set, local memory otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")
+# "heartbeat" holds beat's last tick (portal.beat) where the web process reads it: Redis, or a file
+# under var/ on a laptop (local memory is one process's own).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "heartbeat": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "heartbeat": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "heartbeat"),
+        },
+    }
+
+# During a database outage pages, form posts and webhooks answer 503 with this Retry-After (seconds).
+DATABASE_OUTAGE_RETRY_AFTER = env.int("DATABASE_OUTAGE_RETRY_AFTER", default=30)
 
 # Upstream client.
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=5.0)

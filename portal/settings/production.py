@@ -20,6 +20,7 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured("SECRET_KEY is too short or a development value: use 50+ random characters")
 ENCRYPTION_KEYS = [k.strip() for k in _required("ENCRYPTION_KEYS").split(",") if k.strip()]
 DEBUG = False
+PORTAL_REQUIRE_2FA = True  # staff and managers sign in with a second factor (accounts.twofactor)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production")

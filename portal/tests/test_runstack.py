@@ -135,3 +135,36 @@ def test_sigterm_or_ctrl_c_stops_every_child(signum):
 def test_exit_statuses_are_described_with_the_signal_name():
     assert describe_exit(3) == "exit status 3"
     assert describe_exit(-9) == "exit status -9 (killed by SIGKILL)"
+
+
+def test_a_child_killed_with_sigkill_comes_back_and_the_log_says_so():
+    """The drill: `kill -9` one process of the stack; it is started again, the others never stop."""
+    out = io.StringIO()
+    supervisor = Supervisor(
+        [("steady", [sys.executable, "-c", STEADY]), ("victim", [sys.executable, "-c", STEADY])], out=out, **FAST
+    )
+    supervisor.start()
+    steady, victim = supervisor.children
+    assert steady.proc is not None and victim.proc is not None
+    steady_pid, victim_pid = steady.proc.pid, victim.proc.pid
+    try:
+        deadline = time.monotonic() + 10
+        while not re.search(r"^victim +\| steady up", out.getvalue(), re.M) and time.monotonic() < deadline:
+            supervisor.poll(0.05)
+        os.kill(victim_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while victim.restarts == 0 and time.monotonic() < deadline:
+            supervisor.poll(0.05)
+        assert victim.proc is not None and victim.proc.pid != victim_pid and victim.proc.poll() is None
+        new_pid = victim.proc.pid
+        assert steady.proc is not None and steady.proc.pid == steady_pid and steady.restarts == 0
+    finally:
+        supervisor.stop()
+    log = out.getvalue()
+    assert re.search(
+        r"runstack \| victim exited with exit status -9 \(killed by SIGKILL\) after [\d.]+s; "
+        r"restarting it in 0\.1s \(at \d\d:\d\d:\d\d\); the others keep running",
+        log,
+    ), log
+    assert f"victim started again (restart 1, pid {new_pid})" in log
+    assert not alive(victim_pid) and not alive(new_pid) and not alive(steady_pid)

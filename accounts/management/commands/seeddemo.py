@@ -14,8 +14,8 @@ from django.db import transaction
 from accounts.models import Membership, Organization
 from accounts.roles import ALL_ROLES
 
-DEMO_TOKEN = "demo-token"
-DEMO_SECRET = "demo-secret"
+DEMO_TOKEN = "demo-token"  # nosec B105  # the demo organization's sandbox token, public (README)
+DEMO_SECRET = "demo-secret"  # nosec B105  # the sandbox's demo secret, public (README)
 DEMO_UPSTREAM_ORG_ID = 48134
 
 

@@ -13,7 +13,7 @@ import contextlib
 import os
 import selectors
 import signal
-import subprocess
+import subprocess  # nosec B404  # runs the stack's own commands
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -119,7 +119,7 @@ class Supervisor:
             self._spawn(child)
 
     def _spawn(self, child: Child) -> None:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # nosec B603  # argv built here, no shell
             child.argv,
             env=self.env,
             cwd=self.cwd,
@@ -127,7 +127,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops them in order
         )
-        assert proc.stdout is not None
+        assert proc.stdout is not None  # nosec B101  # narrows the type for mypy; guards nothing
         os.set_blocking(proc.stdout.fileno(), False)
         self.selector.register(proc.stdout, selectors.EVENT_READ, child)
         child.proc, child.started_at, child.restart_at = proc, time.monotonic(), None
@@ -147,12 +147,12 @@ class Supervisor:
             elif child.proc is None and child.restart_at is not None and now >= child.restart_at and not self.stopping:
                 child.restarts += 1
                 self._spawn(child)
-                assert child.proc is not None
+                assert child.proc is not None  # nosec B101  # narrows the type for mypy; guards nothing
                 self.say(f"{child.name} started again (restart {child.restarts}, pid {child.proc.pid})")
 
     def _exited(self, child: Child, now: float) -> None:
         proc = child.proc
-        assert proc is not None and proc.returncode is not None
+        assert proc is not None and proc.returncode is not None  # nosec B101  # narrows the type for mypy; guards nothing
         if proc.stdout is not None and not proc.stdout.closed:
             self._forward(child, proc.stdout)  # its last lines (a traceback, say) come first
             with contextlib.suppress(KeyError, ValueError):
@@ -182,7 +182,7 @@ class Supervisor:
         self.stopping = True
         live = [c for c in self.children if c.proc is not None]
         for child in live:
-            assert child.proc is not None
+            assert child.proc is not None  # nosec B101  # narrows the type for mypy; guards nothing
             if child.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(child.proc.pid, signal.SIGTERM)
