@@ -34,12 +34,18 @@ test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@bin/postgres-pass $(BIN)/python $(PYTEST_ARGS)
 
-# Lint, format and types; every check runs, and any failure fails the target.
+# Lint, format, types, bandit and pip-audit; every check runs, and any failure fails the target.
+# bandit warns once per other node of a multi-line statement whose finding carries `# nosec BXXX`
+# ("nosec encountered ... but no failed test"): those lines are dropped, everything else is shown.
 check: install
 	@status=0; \
 	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
 	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
 	echo "$(BIN)/mypy ."; $(BIN)/mypy . || status=1; \
+	echo "$(BIN)/bandit -c pyproject.toml -r . -q"; \
+	out=$$($(BIN)/bandit -c pyproject.toml -r . -q 2>&1) || status=1; \
+	printf '%s\n' "$$out" | grep -v 'WARNING.nosec encountered (B[0-9]*), but no failed test' | grep -v '^$$'; \
+	echo "bin/pip-audit-check $(BIN)"; bin/pip-audit-check $(BIN) || status=1; \
 	exit $$status
 
 bench: install

@@ -249,6 +249,6 @@ def capped_sum(rows: QuerySet, cap: int) -> Tally | None:
     rows), else None."""
     sql, params = rows.order_by().values("total_cents")[: cap + 1].query.sql_with_params()
     with connections[rows.db].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*), SUM(capped.total_cents) FROM ({sql}) capped", params)
+        cursor.execute(f"SELECT COUNT(*), SUM(capped.total_cents) FROM ({sql}) capped", params)  # nosec B608  # sql: Django's own compiled query; values bound
         n, cents = cursor.fetchone()
     return Tally(int(n), int(cents or 0)) if n <= cap else None

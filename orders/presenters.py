@@ -23,6 +23,36 @@ FINAL_STATUSES = (OrderStatus.SHIPPED,)
 
 
 @dataclass(frozen=True)
+class HistoryEntry:
+    """One status in an order's history: seen (its OrderEvent), or skipped (`event` is None): the order went
+    past it without the portal ever seeing it in that status (webhooks out of order, or one missed)."""
+
+    status: str
+    event: OrderEvent | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.event is None
+
+
+def status_history(events: list[OrderEvent]) -> list[HistoryEntry]:
+    """The statuses an order went through, in the order they were seen; before a status, each earlier one of
+    `OrderStatus` (Pending, Released, Shipped) the portal never saw at all is listed as skipped. Derived when
+    shown: OrderEvent keeps what was seen, and a late event for a skipped status shows as seen at once."""
+    rank = {status.value: n for n, status in enumerate(OrderStatus)}
+    seen = {event.status for event in events}
+    furthest = -1
+    history: list[HistoryEntry] = []
+    for event in events:
+        n = rank.get(event.status)  # a status the portal does not know has no place in the order
+        if n is not None and n > furthest:
+            history.extend(HistoryEntry(s.value) for s in list(OrderStatus)[furthest + 1 : n] if s.value not in seen)
+            furthest = n
+        history.append(HistoryEntry(event.status, event))
+    return history
+
+
+@dataclass(frozen=True)
 class Line:
     product_code: str
     quantity: int | None
@@ -49,7 +79,7 @@ class OrderPage(SubmissionState):
     @property
     def _local(self) -> OrderSubmission:
         """The submission, where there is no mirrored order (then there always is one)."""
-        assert self.submission is not None
+        assert self.submission is not None  # nosec B101  # narrows the type for mypy; guards nothing
         return self.submission
 
     # -- the head -------------------------------------------------------------------------------
@@ -97,6 +127,11 @@ class OrderPage(SubmissionState):
         if not self.upstream_id:
             return []
         return list(scoped(self.request, OrderEvent).filter(upstream_id=self.upstream_id))
+
+    @cached_property
+    def history(self) -> list[HistoryEntry]:
+        """The events, with the statuses the order went past unseen (`status_history`)."""
+        return status_history(self.events)
 
     @cached_property
     def invoices(self) -> list[dict]:

@@ -45,7 +45,7 @@ class RmaPage(SubmissionState):
 
     @property
     def _local(self) -> RmaSubmission:
-        assert self.submission is not None
+        assert self.submission is not None  # nosec B101  # narrows the type for mypy; guards nothing
         return self.submission
 
     # -- the head -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import collections
 import itertools
 import os
 import resource
-import subprocess
+import subprocess  # nosec B404  # starts the sandbox for tests
 import sys
 import tempfile
 import threading
@@ -139,7 +139,7 @@ def start_sandbox_process(
         if memory_limit is not None:
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
 
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # nosec B603  # argv built here, no shell
         cmd,
         cwd=ROOT,
         env=env,
@@ -147,7 +147,7 @@ def start_sandbox_process(
         stderr=subprocess.PIPE,
         preexec_fn=limit_memory if memory_limit is not None else None,
     )
-    assert proc.stderr is not None
+    assert proc.stderr is not None  # nosec B101  # narrows the type for mypy; guards nothing
     deadline = time.monotonic() + timeout
     while not os.path.exists(ready.name) or not Path(ready.name).read_text():
         if proc.poll() is not None:

@@ -93,7 +93,7 @@ class Faults:
         "drop_after_commit_rate": 0.0,
         "path_prefix": "",
         "method": "",
-        "token": "",
+        "token": "",  # nosec B105  # an empty filter
         "count": None,
         "after": 0,
     }
@@ -158,14 +158,14 @@ class Faults:
                 ("rate_limit", c["rate_limit_rate"]),
                 ("timeout", c["timeout_rate"]),
             ):
-                if rate and random.random() < rate:
+                if rate and random.random() < rate:  # nosec B311  # simulated faults
                     chosen = kind
                     break
             if (
                 chosen is None
                 and method in ("POST", "PUT")
                 and c["drop_after_commit_rate"]
-                and random.random() < c["drop_after_commit_rate"]
+                and random.random() < c["drop_after_commit_rate"]  # nosec B311  # simulated faults
             ):
                 chosen = "drop"
             if chosen and c["count"] is not None:

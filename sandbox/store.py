@@ -127,14 +127,13 @@ class Store:
             where, index = "token=? AND collection=?", "rows_ids"
         else:
             where, index = "token=? AND collection=? AND tag=?", "rows_tag"
-        first = conn.execute(
-            f"SELECT id FROM rows INDEXED BY {index} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?", (*args, offset)
-        ).fetchone()
+        # `index` and `where` are the constants above; every value is bound.
+        first_sql = f"SELECT id FROM rows INDEXED BY {index} WHERE {where} ORDER BY id LIMIT 1 OFFSET ?"  # nosec B608
+        first = conn.execute(first_sql, (*args, offset)).fetchone()
         if first is None:
             return []
-        rows = conn.execute(
-            f"SELECT body FROM rows WHERE {where} AND id >= ? ORDER BY id LIMIT ?", (*args, first[0], limit)
-        )
+        rows_sql = f"SELECT body FROM rows WHERE {where} AND id >= ? ORDER BY id LIMIT ?"  # nosec B608
+        rows = conn.execute(rows_sql, (*args, first[0], limit))
         return [r[0] for r in rows]
 
     def iter_bodies(self, token: str, collection: str, batch: int = 2000) -> Iterator[str]:

@@ -173,7 +173,7 @@ class Writer:
         with connection.cursor() as cur:
             placeholders = ",".join(["%s"] * len(ids))
             cur.execute(
-                f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
+                f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "  # nosec B608  # table from model metadata; values bound
                 f"WHERE organization_id = %s AND upstream_id IN ({placeholders})",
                 [self.organization.pk, *ids],
             )
@@ -244,7 +244,7 @@ class Writer:
 
     def vanish_statement(self) -> tuple[str, list]:
         return (
-            f"UPDATE {self.table} SET vanished_at = %s WHERE organization_id = %s "
+            f"UPDATE {self.table} SET vanished_at = %s WHERE organization_id = %s "  # nosec B608  # table from model metadata
             f"AND vanished_at IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM sync_seen s WHERE s.upstream_id = {self.table}.upstream_id)",
             [timezone.now(), self.organization.pk],
@@ -280,7 +280,7 @@ class PostgresWriter(Writer):
         with connection.cursor() as cur:
             cur.execute("CREATE TEMP TABLE IF NOT EXISTS sync_seen (upstream_id bigint)")
             cur.execute("TRUNCATE sync_seen")
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} AS SELECT {cols} FROM {self.table} WITH NO DATA")
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} AS SELECT {cols} FROM {self.table} WITH NO DATA")  # nosec B608  # names from model metadata
             cur.execute(
                 "SELECT c.reltuples, COALESCE(s.n_live_tup, 0) FROM pg_class c "
                 "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = %s::regclass",
@@ -336,7 +336,7 @@ class PostgresWriter(Writer):
     def existing(self, ids: list[int]) -> dict[int, tuple[str, bool, int]]:
         with connection.cursor() as cur:
             cur.execute(
-                f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "
+                f"SELECT upstream_id, content_hash, vanished_at IS NOT NULL, id FROM {self.table} "  # nosec B608  # table from model metadata; values bound
                 f"WHERE organization_id = %s AND upstream_id = ANY(%s::bigint[])",
                 [self.organization.pk, "{" + ",".join(map(str, ids)) + "}"],
             )  # ints: safe literal
@@ -363,7 +363,7 @@ class PostgresWriter(Writer):
                     for upstream_id, (text, digest, _raw, values) in todo.items():
                         copy.write_row((upstream_id, text, digest, *[values[c] for c in self.columns]))
                 pg.execute(
-                    f"INSERT INTO {self.table} (organization_id, first_seen_at, changed_at, vanished_at, {col_list}) "
+                    f"INSERT INTO {self.table} (organization_id, first_seen_at, changed_at, vanished_at, {col_list}) "  # nosec B608  # names from model metadata; values bound
                     f"SELECT %s, %s, %s, NULL, {col_list} FROM {self.stage} "
                     f"ON CONFLICT (organization_id, upstream_id) DO UPDATE SET {updates}, "
                     f"changed_at = EXCLUDED.changed_at, vanished_at = NULL "

@@ -194,7 +194,7 @@ class UpstreamClient:
             read_timeout or settings.UPSTREAM_READ_TIMEOUT,
         )
         self.sleep = sleep
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # nosec B311  # back-off jitter, not a secret
         self.log_calls = log_calls
         self._deferred: list | None = None
         self._deferred_lock = threading.Lock()

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-TOKEN_HEADER = "X-MBX-Token"
+TOKEN_HEADER = "X-MBX-Token"  # nosec B105  # a header's name
 DATE_HEADER = "X-MBX-Date"
 SIGNATURE_HEADER = "X-MBX-Signature"
 DEFAULT_WINDOW = 300  # seconds
