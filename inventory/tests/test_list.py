@@ -96,10 +96,17 @@ def test_the_flag_filters_and_the_location_filter_count_through_their_own_indexe
             assert f"Index Only Scan using inv_row_{name}" in below, below
         else:
             assert no_sort_step(page) and "SCAN inventory_inventoryrow\n" not in page + "\n", page
-    plan = plan_of(mine.filter(location_id=2, is_below_reorder=True).order_by().values("pk")[:10001])
-    assert "inv_row_location_id" in plan, plan
     if connection.vendor == "postgresql":
-        assert "Index Only Scan" in plan, plan
+        # Without statistics every index of a 40-row table looks like one row, and the planner once took
+        # another (organization, ...) index with a filter for the location's (CI, 2026-12-02).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE inventory_inventoryrow")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+    plan = plan_of(mine.filter(location_id=2, is_below_reorder=True).order_by().values("pk")[:10001])
+    # The location's index, or the tab's (which carries the location): either reads an index alone.
+    assert re.search(r"inv_row_(location_id|below)\b", plan), plan
+    if connection.vendor == "postgresql":
+        assert re.search(r"Index Only Scan using inv_row_(location_id|below) ", plan), plan
 
 
 def walk(client, params: dict) -> tuple[list[int], list[str], object]:
