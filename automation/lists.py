@@ -370,15 +370,21 @@ class BoardView(OrgListView):
         return context
 
     # -- the automation tasks CSV of the filtered queues ----------------------------------------
-    def export_tasks(self) -> HttpResponse | StreamingHttpResponse:
+    def filtered_rows(self) -> QuerySet | None:
+        """The board's rows under the request's filters and tab (None when a filter is invalid): what the
+        tasks CSV exports and what a refresh counts new rows in."""
         scope = scoped(self.request, self.base_queryset())
         filterset = self.filterset_class(self.request.GET or None, queryset=scope, request=self.request)
         if filterset.is_bound and not filterset.is_valid():
-            return HttpResponse("Correct the filters before downloading.", status=400, content_type="text/plain")
-        qs = filterset.qs if filterset.is_bound else scope
+            return None
+        rows = filterset.qs if filterset.is_bound else scope
         tab = next((t for t in self.tabs if t.key == self.request.GET.get("tab", "")), None)
-        if tab is not None and tab.q is not None:
-            qs = qs.filter(tab.q)
+        return rows.filter(tab.q) if tab is not None and tab.q is not None else rows
+
+    def export_tasks(self) -> HttpResponse | StreamingHttpResponse:
+        qs = self.filtered_rows()
+        if qs is None:
+            return HttpResponse("Correct the filters before downloading.", status=400, content_type="text/plain")
         response = StreamingHttpResponse(
             stream_tasks(self.request.organization.pk, qs, self.names),  # type: ignore[attr-defined]
             content_type="text/csv; charset=utf-8",
@@ -494,14 +500,9 @@ def newest_row_id(request) -> int:
 def new_rows(request, view: BoardView, newest: int, replaced: list[int]) -> int:
     """How many rows of the page's filters and tab are newer than the page (up to NEW_CAP + 1), not counting
     the mirrored rows of queues the page shows as sent from here."""
-    scope = scoped(request, QueueRow.objects.all())
-    filterset = QueueFilter(request.GET or None, queryset=scope, request=request)
-    if filterset.is_bound and not filterset.is_valid():
+    rows = view.filtered_rows()
+    if rows is None:
         return 0
-    rows = filterset.qs if filterset.is_bound else scope
-    tab = next((t for t in view.tabs if t.key == request.GET.get("tab", "")), None)
-    if tab is not None and tab.q is not None:
-        rows = rows.filter(tab.q)
     rows = rows.filter(pk__gt=newest).exclude(submission_id__in=replaced)
     return rows.order_by().values("pk")[: NEW_CAP + 1].count()
 

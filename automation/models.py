@@ -20,7 +20,7 @@ from django.db import models
 from django.urls import reverse
 
 from accounts.scoping import OrgOwned
-from outbox.models import OPEN_STATUSES, UNDELIVERED_STATUSES, Submission
+from outbox.models import Submission
 from upstream import limits
 
 
@@ -83,14 +83,6 @@ class TaskAction(Submission):
 
     def __str__(self) -> str:
         return f"{self.get_message_type_display()} sequence {self.sequence} of {self.manufacturer_serial}"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.delivery is None or self.delivery.status in OPEN_STATUSES
-
-    @property
-    def is_refused(self) -> bool:
-        return self.delivery is not None and self.delivery.status in UNDELIVERED_STATUSES
 
 
 class SerialDatumSubmission(Submission):
