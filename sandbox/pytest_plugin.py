@@ -94,6 +94,18 @@ class SandboxHandle:
     def stats(self, token: str | None = None) -> dict:
         return self.control("GET", "stats", token=token) if token else self.control("GET", "stats")
 
+    def set_clock(self, offset: float) -> dict:
+        """Shift the sandbox's clock `offset` seconds from the real one (signature window, Date
+        header, webhook dates)."""
+        return self.control("PUT", "clock", {"offset": offset})
+
+    def calls(self, since: float = 0.0, method: str = "") -> list[tuple[float, str, str, int, str]]:
+        """The API calls answered since `since` (epoch seconds): (time, method, path, status or 0
+        for a dropped answer, Idempotency-Key), oldest first."""
+        answer = self.http.get(f"{self.url}/_sandbox/requests", params={"since": since, "method": method}, timeout=120)
+        answer.raise_for_status()
+        return [tuple(c) for c in answer.json()["calls"]]
+
     def pause(self) -> None:
         self.control("POST", "pause")
 
@@ -190,6 +202,7 @@ def sandbox_server(tmp_path_factory):
 def sandbox(sandbox_server):
     yield sandbox_server
     sandbox_server.clear_faults()
+    sandbox_server.set_clock(0)
     sandbox_server.resume()
 
 

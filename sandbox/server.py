@@ -24,7 +24,8 @@ import random
 import socket
 import threading
 import time
-from datetime import UTC, datetime
+from collections import deque
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -176,16 +177,27 @@ class Faults:
 
 
 class Stats:
+    CALLS_KEPT = 200_000  # the newest API calls kept for `GET /_sandbox/requests` (drills)
+
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = 0
         self.by_status: dict[int, int] = {}
         self.faults = 0
+        # (epoch seconds, method, path, status or 0 for a dropped answer, Idempotency-Key)
+        self.calls: deque[tuple[float, str, str, int, str]] = deque(maxlen=self.CALLS_KEPT)
 
-    def record(self, status: int) -> None:
+    def record(self, status: int, call: tuple[float, str, str, str] | None = None) -> None:
         with self.lock:
             self.requests += 1
             self.by_status[status] = self.by_status.get(status, 0) + 1
+            if call is not None:
+                at, method, path, key = call
+                self.calls.append((at, method, path, status, key))
+
+    def calls_since(self, since: float, method: str = "") -> list[tuple[float, str, str, int, str]]:
+        with self.lock:
+            return [c for c in self.calls if c[0] >= since and (not method or c[1] == method)]
 
 
 def expected_signature(secret: str, method: str, path_with_query: str, body: bytes, date: str) -> str:
@@ -203,6 +215,11 @@ class App:
         self.stopping = threading.Event()
         self.pace = PACES.get(pace, pace) if isinstance(pace, str) else pace
         self.webhook_backoff = webhook_backoff
+        self.clock_offset = 0.0  # seconds the sandbox's clock is ahead of the real one (drills)
+
+    def now(self) -> datetime:
+        """The sandbox's clock: the real one shifted by `clock_offset` (PUT /_sandbox/clock)."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
 
     # -- background threads --------------------------------------------------------------------
     def start_background(self) -> None:
@@ -235,7 +252,7 @@ class App:
     def deliver_webhook(self, session, id_, token, url, body, attempts, secret) -> None:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        date = datetime.now(UTC).isoformat()
+        date = self.now().isoformat()
         data = body.encode()
         headers = {
             "Content-Type": "application/json",
@@ -278,7 +295,7 @@ class App:
                 raise ValueError
         except ValueError:
             return None, "X-MBX-Date is not an ISO 8601 date with a UTC offset"
-        if abs((datetime.now(UTC) - when).total_seconds()) > CLOCK_WINDOW:
+        if abs((self.now() - when).total_seconds()) > CLOCK_WINDOW:
             return None, f"X-MBX-Date is more than {CLOCK_WINDOW} seconds from the server clock"
         expected = expected_signature(org["secret"], method, path_with_query, body, date)
         if not hmac.compare_digest(expected, signature.strip().lower()):
@@ -423,8 +440,16 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "MBXSandbox/1.0"
     app: App  # set on the subclass made by make_server
 
+    call: tuple[float, str, str, str] | None = None  # the API call being answered (Stats.calls)
+
     def log_message(self, fmt, *args):  # quiet: tests and benchmarks make many requests
         log.debug("%s " + fmt, self.address_string(), *args)
+
+    def date_time_string(self, timestamp=None):
+        """The Date header, by the sandbox's clock (shifted in a clock-skew drill)."""
+        if timestamp is None:
+            timestamp = self.app.now().timestamp()
+        return super().date_time_string(timestamp)
 
     def do_GET(self):
         self._dispatch("GET")
@@ -482,9 +507,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, str(v))
         self.end_headers()
         self.wfile.write(data)
-        self.app.stats.record(status)
+        self.app.stats.record(status, self.call)
 
     def _drop(self) -> None:
+        self.app.stats.record(0, self.call)
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -493,6 +519,7 @@ class Handler(BaseHTTPRequestHandler):
         app = self.app
         raw_path = self.path
         split = urlsplit(raw_path)
+        self.call = None
         try:
             body = self._read_body(CONTROL_BODY_MAX if split.path.startswith("/_sandbox/") else BODY_MAX)
             if body is None:
@@ -501,6 +528,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(*control(app, method, split.path, parse_qs(split.query), body))
             if not split.path.startswith("/v2/"):
                 return self._send(*_json(404, {"error": "not found"}))
+            self.call = (time.time(), method, split.path, self.headers.get("Idempotency-Key") or "")
             token, problem = app.authenticate(method, raw_path, self.headers, body)
             if token is None:
                 return self._send(*_json(401, {"error": f"authentication failed: {problem}"}))
@@ -520,7 +548,6 @@ class Handler(BaseHTTPRequestHandler):
                 method, split.path, parse_qs(split.query), token, body, self.headers.get("Idempotency-Key")
             )
             if fault == "drop" and status < 300:
-                app.stats.record(0)
                 return self._drop()
             return self._send(status, ctype, text)
         except (BrokenPipeError, ConnectionResetError):
@@ -636,6 +663,19 @@ def control(app: App, method: str, path: str, query: dict, body: bytes) -> tuple
     if route == ("DELETE", "/_sandbox/faults"):
         app.faults.clear()
         return _json(200, {"cleared": True})
+    if route == ("PUT", "/_sandbox/clock"):
+        offset = data.get("offset")
+        if isinstance(offset, bool) or not isinstance(offset, int | float) or not -86400 <= offset <= 86400:
+            return _json(400, {"error": "offset must be a number of seconds from -86400 to 86400"})
+        app.clock_offset = float(offset)
+        return _json(200, {"offset": app.clock_offset, "now": app.now().isoformat()})
+    if route == ("GET", "/_sandbox/requests"):
+        try:
+            since = float((query.get("since") or ["0"])[0])
+        except ValueError:
+            return _json(400, {"error": "since must be a number of seconds since the epoch"})
+        method_filter = (query.get("method") or [""])[0].upper()
+        return _json(200, {"calls": app.stats.calls_since(since, method_filter)})
     if route == ("POST", "/_sandbox/pause"):
         app.paused.set()
         return _json(200, {"paused": True})

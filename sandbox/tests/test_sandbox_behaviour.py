@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -236,3 +237,35 @@ def test_faults_can_be_limited_by_count(api, sandbox):
     started = time.monotonic()
     api.call("GET", "/v2/countries/1")
     assert time.monotonic() - started >= 0.3
+
+
+def test_a_shifted_clock_moves_the_signature_window_and_the_date_header(api, sandbox):
+    sandbox.set_clock(250)  # inside the window: a request dated by the real clock still passes
+    answer = api.call("GET", "/v2/countries/1")
+    assert answer.status_code == 200
+    told = parsedate_to_datetime(answer.headers["Date"])
+    assert 240 <= (told - datetime.now(UTC)).total_seconds() <= 260
+    sandbox.set_clock(-310)  # outside it, behind
+    refused = api.call("GET", "/v2/countries/1")
+    assert refused.status_code == 401 and "300 seconds" in refused.json()["error"]
+    sandbox.set_clock(0)
+    assert api.call("GET", "/v2/countries/1").status_code == 200
+    with pytest.raises(requests.HTTPError):
+        sandbox.set_clock(90000)
+
+
+def test_the_call_log_keeps_each_api_call_with_its_status_and_key(api, sandbox):
+    since = time.time()
+    sandbox.set_faults(drop_after_commit_rate=1.0, count=1, token=api.token)
+    key, order = f"k-{uuid.uuid4().hex}", good_order()
+    with pytest.raises(requests.ConnectionError):
+        api.call("POST", "/v2/customer_order_submissions", order, key=key)
+    assert api.call("POST", "/v2/customer_order_submissions", order, key=key).status_code == 201
+    api.call("GET", "/v2/countries/1")
+    posts = [c for c in sandbox.calls(since, method="POST") if c[4] == key]
+    assert [(c[1], c[2], c[3]) for c in posts] == [
+        ("POST", "/v2/customer_order_submissions", 0),
+        ("POST", "/v2/customer_order_submissions", 201),
+    ]
+    assert posts[0][0] <= posts[1][0]
+    assert any(c[1] == "GET" and c[3] == 200 for c in sandbox.calls(since))
