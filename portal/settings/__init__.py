@@ -314,9 +314,12 @@ OUTBOX_CLIENT_ATTEMPTS = env.int("OUTBOX_CLIENT_ATTEMPTS", default=2)  # quick r
 OUTBOX_GIVE_UP_AFTER = env.int("OUTBOX_GIVE_UP_AFTER", default=7 * 24 * 3600)  # seconds
 OUTBOX_REDRIVE_GRACE = env.float("OUTBOX_REDRIVE_GRACE", default=20.0)  # seconds before redrive steps in
 
+# How often beat asks the redrive to hand over again what no worker holds (lost tasks, dead senders).
+DISPATCH_REDRIVE_INTERVAL = env.float("DISPATCH_REDRIVE_INTERVAL", default=30.0)  # seconds
+
 # Fixed periodic jobs (django-celery-beat copies them into its tables, editable in the admin).
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-redrive": {"task": "portal.redrive", "schedule": 30.0},
+    "dispatch-redrive": {"task": "portal.redrive", "schedule": DISPATCH_REDRIVE_INTERVAL},
     "orders-reconcile-from-mirror": {"task": "orders.reconcile_from_mirror", "schedule": 60.0},
     "upstream-prune-call-log": {"task": "upstream.prune_call_log", "schedule": 24 * 3600.0},
     "sync-prune-runs": {"task": "sync.prune_runs", "schedule": 24 * 3600.0},
