@@ -11,7 +11,7 @@
 
 A worker killed mid-call: `claim()` records the sending process (`claimed_by`: host, pid and
 start time). The task is acknowledged late and rejected when its worker process is lost
-(`portal.process`), so the broker hands it to another process at once; that one takes the
+(the task `portal.process`), so the broker hands it to another process at once; that one takes the
 delivery over before its lease ends when the holder is known gone: a process on the same host
 that no longer exists (or is another process now). A holder on another host, or one still
 alive, keeps the delivery until its lease ends: one sender at a time, always. A redelivery
@@ -24,9 +24,7 @@ upstream's answer.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import time
 from datetime import timedelta
 from typing import Any
@@ -36,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal import dispatch
+from portal.processes import holder_is_gone, this_process
 from upstream.client import encode_json
 
 from . import kinds
@@ -111,49 +110,6 @@ def _lease_seconds() -> float:
     # The client may spend up to its attempts x (connect + read time-out) plus back-off.
     per_call = settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT
     return per_call * settings.OUTBOX_CLIENT_ATTEMPTS + 60
-
-
-def _process_state(pid: int) -> tuple[str, str] | None:
-    """(state, start time in clock ticks since boot) of a process from /proc; None where it cannot
-    be read (no such process, or no /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()  # after "pid (command name)"
-    except (OSError, IndexError):
-        return None
-    if len(fields) < 20:
-        return None
-    return fields[0].decode(), fields[19].decode()
-
-
-def this_process() -> str:
-    """How a claim names its sender: "host pid start-time" (start time where /proc has it)."""
-    pid = os.getpid()
-    state = _process_state(pid)
-    return f"{socket.gethostname()} {pid}" + (f" {state[1]}" if state else "")
-
-
-def holder_is_gone(holder: str) -> bool:
-    """True only when the process named by `this_process()` is known to be dead: it ran on this
-    host and its pid is gone, a zombie, or another process's now. Unknown means alive."""
-    parts = holder.split()
-    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False  # this very process (a thread of it may be sending)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # it exists (another user's)
-    state = _process_state(pid)
-    if state is None:
-        return False
-    if state[0] in ("Z", "X"):  # dead, not yet reaped
-        return True
-    return len(parts) > 2 and state[1] != parts[2]  # the pid was reused
 
 
 def claim(delivery_id: int) -> Delivery | None:

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from portal.processes import holder_is_gone, this_process
 from upstream.client import UpstreamClient
 
 from . import registry
@@ -389,20 +390,28 @@ def _int(value):
 
 # -- runs -----------------------------------------------------------------------------------
 def reap_stale_runs(organization, resource_name: str) -> int:
-    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER)
-    return (
-        SyncRun.objects.filter(
-            organization=organization,
-            resource=resource_name,
-            status__in=[SyncRun.Status.PENDING, SyncRun.Status.WORKING],
-        )
-        .filter(heartbeat_at__lt=cutoff)
-        .update(
-            status=SyncRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error="the worker stopped sending heartbeats (killed or lost); the next run repairs the mirror",
-        )
+    """Fail the active runs of this resource whose worker is gone: its heartbeat is older than
+    SYNC_STALE_AFTER, or its process is known dead (portal.processes.holder_is_gone)."""
+    active = SyncRun.objects.filter(
+        organization=organization,
+        resource=resource_name,
+        status__in=[SyncRun.Status.PENDING, SyncRun.Status.WORKING],
     )
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER)
+    reaped = active.filter(heartbeat_at__lt=cutoff).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="the worker stopped sending heartbeats (killed or lost); the next run repairs the mirror",
+    )
+    for pk, holder in active.exclude(claimed_by="").values_list("pk", "claimed_by"):
+        if holder_is_gone(holder):
+            log.warning("sync run %s of %s: its process (%s) is gone; failing it", pk, resource_name, holder)
+            reaped += active.filter(pk=pk, claimed_by=holder).update(
+                status=SyncRun.Status.FAILED,
+                finished_at=timezone.now(),
+                error="its worker process died mid-run (killed); the next run repairs the mirror",
+            )
+    return reaped
 
 
 def start_run(organization, resource_name: str, trigger: str) -> SyncRun:
@@ -418,6 +427,7 @@ def start_run(organization, resource_name: str, trigger: str) -> SyncRun:
                 status=SyncRun.Status.WORKING,
                 started_at=now,
                 heartbeat_at=now,
+                claimed_by=this_process(),
             )
     except IntegrityError:
         raise AlreadyRunning(f"a sync of {resource_name} for {organization.slug} is already running") from None

@@ -27,6 +27,9 @@ class SyncRun(OrgOwned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The process running it (portal.processes.this_process): a run whose process is known gone
+    # (a worker killed mid-sync) is reaped at once instead of after SYNC_STALE_AFTER.
+    claimed_by = models.CharField(max_length=200, blank=True, default="")
     pages = models.PositiveIntegerField(default=0)
     rows_fetched = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from outbox import services
 from outbox.models import Delivery, DeliveryAttempt
+from portal import processes
 
 Status = Delivery.Status
 
@@ -35,7 +36,7 @@ def sleeper():
 
 
 def holder(pid: int, start: str | None = None) -> str:
-    state = services._process_state(pid)
+    state = processes._process_state(pid)
     return f"{socket.gethostname()} {pid} {start or (state[1] if state else '')}".strip()
 
 
@@ -45,13 +46,13 @@ def test_a_claim_names_this_process():
 
 
 def test_only_a_process_known_gone_counts_as_gone(sleeper):
-    assert services.holder_is_gone(holder(dead_pid()))
-    assert not services.holder_is_gone(holder(sleeper.pid))  # alive
-    assert services.holder_is_gone(holder(sleeper.pid, start="1"))  # its pid, another process's start: reused
-    assert not services.holder_is_gone(services.this_process())  # this process (a thread of it may send)
-    assert not services.holder_is_gone(f"another-host {dead_pid()} 1")  # cannot tell: alive
+    assert processes.holder_is_gone(holder(dead_pid()))
+    assert not processes.holder_is_gone(holder(sleeper.pid))  # alive
+    assert processes.holder_is_gone(holder(sleeper.pid, start="1"))  # its pid, another process's start: reused
+    assert not processes.holder_is_gone(services.this_process())  # this process (a thread of it may send)
+    assert not processes.holder_is_gone(f"another-host {dead_pid()} 1")  # cannot tell: alive
     for garbage in ("", "x", f"{socket.gethostname()} abc"):
-        assert not services.holder_is_gone(garbage)
+        assert not processes.holder_is_gone(garbage)
 
 
 def test_a_killed_process_not_yet_reaped_is_gone():
@@ -61,13 +62,13 @@ def test_a_killed_process_not_yet_reaped_is_gone():
         proc.kill()
         # Not waited for: a zombie until reaped.
         for _ in range(100):
-            state = services._process_state(proc.pid)
+            state = processes._process_state(proc.pid)
             if state and state[0] == "Z":
                 break
             import time
 
             time.sleep(0.01)
-        assert services.holder_is_gone(name)
+        assert processes.holder_is_gone(name)
     finally:
         proc.wait()
 

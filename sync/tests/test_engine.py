@@ -172,6 +172,27 @@ def test_a_dead_run_is_reaped(sandbox_org, settings):
     assert run.status == SyncRun.Status.SUCCESS
 
 
+def test_a_run_whose_worker_process_died_is_reaped_at_once(sandbox_org):
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = start_run(sandbox_org, "countries", "schedule")
+    assert dead.claimed_by.split()[1] == str(__import__("os").getpid())  # the run names its process
+    SyncRun.objects.filter(pk=dead.pk).update(claimed_by=f"{socket.gethostname()} {gone.pid}")
+    live = start_run(sandbox_org, "ship_methods", "schedule")  # held by this (live) process
+    run = run_sync(sandbox_org, "countries")  # heartbeat fresh, SYNC_STALE_AFTER far off
+    dead.refresh_from_db()
+    assert dead.status == SyncRun.Status.FAILED and "died mid-run" in dead.error
+    assert run.status == SyncRun.Status.SUCCESS
+    with pytest.raises(AlreadyRunning):  # a live holder keeps its run
+        run_sync(sandbox_org, "ship_methods")
+    live.refresh_from_db()
+    assert live.status == SyncRun.Status.WORKING
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_syncs_started_together_run_once(sandbox, transactional_db):
     from conftest import make_org
