@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -24,7 +25,8 @@ CHANNEL = "webhooks"
 
 
 class Refused(Exception):
-    """The request is not a genuine, fresh webhook of a known organization (answer 401)."""
+    """The request is not a genuine, fresh webhook of a known organization, or it is one
+    received already (a replay): answer 401, write nothing."""
 
 
 def authenticate(request) -> Organization:
@@ -47,31 +49,53 @@ def headers_subset(request) -> dict:
     return {k: request.headers[k] for k in KEPT_HEADERS if k in request.headers}
 
 
+def signature_digest(request) -> str:
+    """SHA-256 of the request's signature as verified (stripped, lower case): what a replay repeats.
+    The signature itself is never stored."""
+    signature = request.headers.get(signing.SIGNATURE_HEADER, "").strip().lower()
+    return hashlib.sha256(signature.encode("utf-8", "replace")).hexdigest()
+
+
 def store(organization, request) -> WebhookDelivery:
-    """Keep the raw delivery; hand it to a worker once committed."""
+    """Keep the raw delivery; hand it to a worker once committed. Refused when this signed
+    request (its signature) was received already for the organization: a replay writes nothing."""
     raw = request.body
     # What is kept: at most the cap. Bytes that are not UTF-8 are kept as \xNN escapes, which
     # JSON does not allow, so a stored body never parses into something that was not sent.
     body = raw[: schema.limits.JSON_BYTES].decode("utf-8", errors="backslashreplace")[: schema.limits.JSON_BYTES]
-    fields = {"organization": organization, "headers": headers_subset(request), "body": body}
+    fields = {
+        "organization": organization,
+        "headers": headers_subset(request),
+        "body": body,
+        "signature_sha256": signature_digest(request),
+    }
     try:
         payload = schema.parse(raw)
         schema.validate_order(payload)
     except schema.Invalid as exc:
-        return WebhookDelivery.objects.create(
-            **fields, status=WebhookDelivery.Status.FAILED, error=f"the order is not valid: {exc}"[:2000]
-        )
+        fields.update(status=WebhookDelivery.Status.FAILED, error=f"the order is not valid: {exc}"[:2000])
     except ValueError as exc:
-        return WebhookDelivery.objects.create(
-            **fields, status=WebhookDelivery.Status.FAILED, error=f"the body is not a JSON order object: {exc}"[:2000]
-        )
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(
-            **fields,
+        fields.update(status=WebhookDelivery.Status.FAILED, error=f"the body is not a JSON order object: {exc}"[:2000])
+    else:
+        fields.update(
             order_upstream_id=to_int(payload.get("id")),
             order_status=order_status(payload.get("status")),
             order_updated_at=to_datetime(payload.get("updated_at")),
         )
+    try:
+        # A savepoint: a replay's unique violation (webhooks_signature_once) leaves the request's
+        # transaction usable, and two copies sent at once store one row between them.
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(**fields)
+    except IntegrityError:
+        if WebhookDelivery.objects.filter(
+            organization=organization, signature_sha256=fields["signature_sha256"]
+        ).exists():
+            raise Refused(
+                "replayed: this signed request (X-MBX-Date and X-MBX-Signature) was received already"
+            ) from None
+        raise
+    if delivery.status == WebhookDelivery.Status.RECEIVED:
         dispatch.on_commit(CHANNEL, delivery.pk)
     return delivery
 

@@ -1,4 +1,5 @@
-"""POST /webhooks/order-update/: verify, store raw, answer fast; a worker applies it."""
+"""POST /webhooks/order-update/: verify (signature, date, not a replay), store raw, answer fast;
+a worker applies it."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ log = logging.getLogger("webhooks")
 def order_update(request):
     try:
         organization = services.authenticate(request)
+        delivery = services.store(organization, request)  # Refused when it is a replay
     except services.Refused as exc:
         token = request.headers.get("X-MBX-Token", "")
         log.warning(
             "order-update webhook refused from %s (token %s…): %s", request.META.get("REMOTE_ADDR"), token[:4], exc
         )
         return JsonResponse({"error": str(exc)}, status=401)
-    delivery = services.store(organization, request)
     if delivery.status == delivery.Status.FAILED:
         return JsonResponse({"error": delivery.error, "id": delivery.pk}, status=400)
     return JsonResponse({"id": delivery.pk, "status": delivery.status}, status=202)
