@@ -31,8 +31,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -52,6 +53,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_RETRY_AFTER = 3600.0  # a Retry-After larger than this is taken as this
 PATH_SAFE = "/:@!$&'()*+,;=-._~%"  # RFC 3986 pchar plus "/" and already-encoded "%XX"
 QUERY_SAFE = PATH_SAFE + "?"
+CLOCK_HINT_AFTER = 60.0  # seconds between the upstream's Date header and our clock worth naming on a 401
 
 
 @dataclass
@@ -85,6 +87,26 @@ def _retry_after(value: str | None) -> float | None:
     if seconds != seconds:  # NaN
         return None
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def _clock_hint(response: requests.Response, now: datetime | None = None) -> str:
+    """On a refusal: how far the upstream's clock (its Date header) is from ours, when that is
+    far enough to matter (a signature's date must be within 300 s of the server's clock), so
+    that a skewed clock is named even where the upstream's error text is terse. Else ""."""
+    try:
+        told = parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError, IndexError):
+        return ""
+    if told is None or told.tzinfo is None:
+        return ""
+    skew = (told - (now or datetime.now(UTC))).total_seconds()
+    if abs(skew) < CLOCK_HINT_AFTER:
+        return ""
+    side = "ahead of" if skew > 0 else "behind"
+    return (
+        f"; the upstream's clock (its Date header) is {abs(skew):.0f} s {side} ours: "
+        f"signed dates must be within {signing.DEFAULT_WINDOW} s, check both clocks (NTP)"
+    )
 
 
 def _field_errors(data: Any) -> dict[str, list[str]]:
@@ -383,7 +405,7 @@ class UpstreamClient:
                 field_errors=_field_errors(data),
             )
         if status in (401, 403):
-            raise AuthFailed(message("authentication refused"), status=status, body=data)
+            raise AuthFailed(message("authentication refused") + _clock_hint(response), status=status, body=data)
         if status == 404:
             raise NotFound(message("not found"), status=status, body=data)
         raise BadRequest(message("request refused"), status=status, body=data)

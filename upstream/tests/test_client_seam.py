@@ -454,3 +454,35 @@ def test_canonical_payloads_keep_integers_beyond_64_bits():
 
     assert canonical_json({"id": 1, "serial": 2**70, "name": "Ü"}) == f'{{"id":1,"serial":{2**70},"name":"Ü"}}'
     assert canonical_json({"id": 1, "price": 19.99}) == '{"id":1,"price":19.99}'
+
+
+@pytest.mark.parametrize("offset, side", [(320, "ahead of"), (-320, "behind"), (5, None)])
+@responses.activate
+def test_a_401_names_a_skewed_clock_from_the_upstreams_date_header(client, offset, side):
+    import re
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    told = format_datetime(datetime.now(UTC) + timedelta(seconds=offset), usegmt=True)
+    responses.get(f"{BASE}/v2/countries", status=401, json={"error": "unauthorized"}, headers={"Date": told})
+    with pytest.raises(AuthFailed) as info:
+        client.get("/v2/countries")
+    text = str(info.value)
+    assert text.startswith("unauthorized") and info.value.status == 401
+    if side:
+        found = re.search(rf"clock \(its Date header\) is (\d+) s {side} ours", text)
+        assert found and abs(int(found.group(1)) - 320) <= 2, text  # the header has whole seconds
+        assert "within 300 s" in text and "NTP" in text
+    else:
+        assert "clock" not in text
+    assert SECRET not in text
+
+
+@responses.activate
+def test_a_401_with_a_missing_or_malformed_date_header_says_only_what_the_upstream_said(client):
+    responses.get(f"{BASE}/v2/countries", status=401, json={"error": "signature does not match"})
+    responses.get(f"{BASE}/v2/countries", status=401, json={"error": "bad"}, headers={"Date": "yesterday"})
+    for expected in ("signature does not match", "bad"):
+        with pytest.raises(AuthFailed) as info:
+            client.get("/v2/countries")
+        assert str(info.value) == f"{expected} (HTTP 401)"
