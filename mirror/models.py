@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 
 from accounts.scoping import OrgOwned, OrgQuerySet
 from upstream import limits
@@ -154,6 +155,10 @@ class Order(MirrorModel):
             models.Index(fields=["organization", "status"], name="mirror_order_status"),
             models.Index(fields=["organization", "customer_order"], name="mirror_order_co"),
             models.Index(fields=["organization", "-updated_upstream_at"], name="mirror_order_updated"),
+            # "Is this customer order number taken?" compares case-insensitively (`iexact`: UPPER(...) = UPPER(...)),
+            # which the index above cannot answer: without this one, a free number read every order's entry
+            # (130-540 ms at a million orders, on each order form and each submission).
+            models.Index(models.F("organization"), Upper("customer_order"), name="mirror_order_co_upper"),
         ]
 
 

@@ -158,17 +158,15 @@ def suggest_customer_order(organization) -> str:
     """<SLUG>-YYYYMMDD-NNNN, the next number free in the organization today."""
     stamp = timezone.localdate().strftime("%Y%m%d")
     prefix = f"{organization.slug.upper()}-{stamp}-"
-    used = set(
-        OrderSubmission.objects.for_org(organization)
-        .filter(customer_order__startswith=prefix)
+    used = {
+        number.upper()
+        for number in OrderSubmission.objects.for_org(organization)
+        .filter(customer_order__istartswith=prefix)
         .values_list("customer_order", flat=True)
-    )
-    used |= set(
-        Order.objects.for_org(organization)
-        .filter(customer_order__startswith=prefix)
-        .values_list("customer_order", flat=True)
-    )
+    }
+    # The mirror is asked number by number (one index probe each, `mirror_order_co_upper`): a prefix match over
+    # it (LIKE) reads every order of the organization where the database's collation is not "C".
     n = len(used) + 1
-    while f"{prefix}{n:04d}" in used:
+    while f"{prefix}{n:04d}" in used or customer_order_taken(organization, f"{prefix}{n:04d}"):
         n += 1
     return f"{prefix}{n:04d}"
