@@ -6,7 +6,7 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' 
 STAMP  := $(VENV)/.installed-$(REQ_HASH)
 PYTEST_ARGS ?=
 
-.PHONY: install run test check chromium migrate bench clean
+.PHONY: install run test check chromium migrate bench drills clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -47,6 +47,13 @@ check: install
 	printf '%s\n' "$$out" | grep -v 'WARNING.nosec encountered (B[0-9]*), but no failed test' | grep -v '^$$'; \
 	echo "bin/pip-audit-check $(BIN)"; bin/pip-audit-check $(BIN) || status=1; \
 	exit $$status
+
+# The drills (drills/): the whole stack on a PostgreSQL and a Redis of its own, put through
+# failures; each prints "drill NAME: acknowledged N, lost L, duplicated D, recovered in T s".
+# DRILLS="kill_worker rate_limit" runs some of them.
+DRILLS ?=
+drills: install
+	$(BIN)/python -m drills $(DRILLS)
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -163,6 +163,19 @@ def celery_worker(transactional_db):
         yield worker
 
 
+@pytest.fixture
+def empty_queue():
+    """This test process's Celery queue emptied of what earlier tests left in it (nobody consumes
+    it outside a `celery_worker` test), for tests that look at the backlog (the redrive)."""
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        channel.queue_declare(queue=app.conf.task_default_queue, durable=True, auto_delete=False)
+        channel.queue_purge(app.conf.task_default_queue)
+    return app.conf.task_default_queue
+
+
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
     """Poll until predicate() is truthy; fail the test with `message` after `timeout` seconds."""
     import time

@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from portal import dispatch
@@ -212,7 +212,7 @@ def send(delivery_id: int) -> str | None:
         outcome = {
             "status": Status.RETRYING,
             "code": exc.status,
-            "error": f"{exc} (check the organization's upstream token and secret)",
+            "error": f"{exc} (check the organization's upstream token and secret, and both clocks)",
         }
     except TransientError as exc:
         outcome = {
@@ -227,7 +227,33 @@ def send(delivery_id: int) -> str | None:
         log.exception("delivery %s: unexpected error", delivery.pk)
         outcome = {"status": Status.RETRYING, "code": None, "error": f"{exc.__class__.__name__}: {exc}"}
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(delivery, kind, attempt, outcome)
+    return _record_surely(delivery, kind, attempt, outcome)
+
+
+def _record_surely(delivery: Delivery, kind: kinds.DeliveryKind, attempt: DeliveryAttempt, outcome: dict) -> str:
+    """`_record()`, waiting out a database outage: the upstream's answer is in hand (the write may
+    be committed there), so keep trying while this process still holds the delivery's lease
+    instead of dropping the answer and leaving the delivery "sending" until the lease ends."""
+    delay = 0.5
+    while True:
+        try:
+            return _record(delivery, kind, attempt, outcome)
+        except (OperationalError, InterfaceError) as exc:
+            left = (delivery.lease_until - timezone.now()).total_seconds() if delivery.lease_until else 0
+            if left <= delay:
+                raise
+            log.warning(
+                "delivery %s: the database is unreachable (%s); keeping the upstream's answer (%s) "
+                "and recording it again in %.1fs",
+                delivery.pk,
+                exc.__class__.__name__,
+                outcome.get("code"),
+                delay,
+            )
+            if not connection.in_atomic_block:  # (a test's transaction holds it open)
+                connection.close()  # the next try connects afresh
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _record(delivery: Delivery, kind: kinds.DeliveryKind, attempt: DeliveryAttempt, outcome: dict) -> str:

@@ -94,11 +94,38 @@ def run(channel: str, pk: int) -> object:
     return get(channel).process(pk)
 
 
+def backlog() -> int | None:
+    """How many tasks wait in the broker's queue (not yet taken by a worker); None when the
+    broker cannot say (unreachable)."""
+    from kombu.exceptions import ChannelError
+
+    from .celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            channel = conn.default_channel
+            declared = channel.queue_declare(queue=app.conf.task_default_queue, passive=True)  # type: ignore[attr-defined]
+            return int(declared.message_count)
+    except ChannelError:  # no such queue yet (Redis drops an empty one): nothing waits
+        return 0
+    except Exception as exc:
+        log.warning("the broker's queue length is unknown (%s)", exc.__class__.__name__)
+        return None
+
+
 def redrive(limit: int = REDRIVE_LIMIT) -> dict[str, int]:
-    """Hand over again every channel's due rows. Returns how many per channel."""
+    """Hand over again every channel's due rows. Returns how many per channel.
+
+    A row due but not yet processed is either lost or still waiting in the broker behind a
+    backlog: the tasks already queued count against `limit`, so a backlog (after an outage, say)
+    is not doubled by every redrive; what was really lost is handed over once the queue drains."""
+    waiting = backlog() or 0
+    budget = max(0, limit - waiting)
+    if not budget:
+        log.info("redrive: %s tasks wait in the queue; handing nothing over until it drains", waiting)
     counts = {}
     for name, channel in sorted(_CHANNELS.items()):
-        ids = list(channel.due(limit))
+        ids = list(channel.due(budget)) if budget else []
         for pk in ids:
             hand_over(name, pk)
         counts[name] = len(ids)

@@ -102,7 +102,9 @@ class SandboxHandle:
     def calls(self, since: float = 0.0, method: str = "") -> list[tuple[float, str, str, int, str]]:
         """The API calls answered since `since` (epoch seconds): (time, method, path, status or 0
         for a dropped answer, Idempotency-Key), oldest first."""
-        answer = self.http.get(f"{self.url}/_sandbox/requests", params={"since": since, "method": method}, timeout=120)
+        answer = self.http.get(
+            f"{self.url}/_sandbox/requests", params={"since": str(since), "method": method}, timeout=120
+        )
         answer.raise_for_status()
         return [tuple(c) for c in answer.json()["calls"]]
 

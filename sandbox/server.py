@@ -240,16 +240,15 @@ class App:
                     log.exception("simulation step failed")
 
     def _deliverer(self) -> None:
-        session = requests.Session()
         while not self.stopping.is_set():
             due = self.store.due_webhooks()
             if not due:
                 self.stopping.wait(0.1)
                 continue
             for id_, token, url, body, attempts, secret in due:
-                self.deliver_webhook(session, id_, token, url, body, attempts, secret)
+                self.deliver_webhook(id_, token, url, body, attempts, secret)
 
-    def deliver_webhook(self, session, id_, token, url, body, attempts, secret) -> None:
+    def deliver_webhook(self, id_, token, url, body, attempts, secret) -> None:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         date = self.now().isoformat()
@@ -265,7 +264,8 @@ class App:
         }
         status, error = None, ""
         try:
-            response = session.post(url, data=data, headers=headers, timeout=(3, 10))
+            # A new connection each time: a pooled one the receiver has closed would fail the delivery.
+            response = requests.post(url, data=data, headers=headers, timeout=(3, 10))
             status = response.status_code
             if 200 <= status < 300:
                 self.store.webhook_result(id_, status, "", None)

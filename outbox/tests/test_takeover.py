@@ -126,3 +126,47 @@ def test_the_redrive_takes_over_what_a_dead_process_held(org_a, sleeper):
     alive = sending(org_a, holder(sleeper.pid))
     due = services.due_for_redrive(100)
     assert gone.pk in due and alive.pk not in due
+
+
+def test_an_answer_in_hand_is_recorded_once_the_database_answers_again(org_a, monkeypatch, caplog):
+    """A database outage while recording the upstream's answer: the sender keeps the answer and
+    records it when the database is back, rather than leaving the delivery "sending" for its lease."""
+    from django.db import OperationalError
+
+    from outbox import kinds
+
+    delivery = sending(org_a, services.this_process(), lease_seconds=30)
+    real, failures, naps = services._record, [OperationalError("server closed the connection"), None], []
+
+    def flaky(*args):
+        if failures and failures.pop(0) is not None:
+            raise OperationalError("server closed the connection")
+        return real(*args)
+
+    failures.insert(0, OperationalError("connection refused"))
+    monkeypatch.setattr(services, "_record", flaky)
+    monkeypatch.setattr(services.time, "sleep", naps.append)
+    attempt = DeliveryAttempt(delivery=delivery, number=1, started_at=timezone.now())
+    outcome = {"status": Status.SUCCEEDED, "code": 201, "body": {"id": 77}}
+    status = services._record_surely(delivery, kinds.get(delivery.kind), attempt, outcome)
+    assert status == Status.SUCCEEDED and naps == [0.5, 1.0]
+    delivery.refresh_from_db()
+    assert delivery.status == Status.SUCCEEDED and delivery.upstream_id == 77
+    assert sum("the database is unreachable" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_past_its_lease_the_sender_gives_the_answer_up(org_a, monkeypatch):
+    from django.db import OperationalError
+
+    from outbox import kinds
+
+    delivery = sending(org_a, services.this_process(), lease_seconds=0.2)
+
+    def down(*args):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(services, "_record", down)
+    monkeypatch.setattr(services.time, "sleep", lambda s: None)
+    attempt = DeliveryAttempt(delivery=delivery, number=1, started_at=timezone.now())
+    with pytest.raises(OperationalError):
+        services._record_surely(delivery, kinds.get(delivery.kind), attempt, {"status": Status.SUCCEEDED})

@@ -39,7 +39,7 @@ def test_an_unknown_channel_is_an_error_not_a_lost_message():
         dispatch.hand_over("outbx", 1)
 
 
-def test_redrive_hands_over_what_each_channel_lost(org_a, alice, handed):
+def test_redrive_hands_over_what_each_channel_lost(org_a, alice, handed, empty_queue):
     from orders.models import OrderNotification, OrderSubmission
     from webhooks.models import WebhookDelivery
 
@@ -120,3 +120,50 @@ def test_a_stored_delivery_of_an_unknown_kind_is_kept_and_retried_never_marked_d
     assert delivery.status == Delivery.Status.RETRYING and delivery.completed_at is None
     assert "no hooks are registered for delivery kind 'rma.create'" in delivery.last_error
     assert delivery.attempt_rows.get().outcome == Delivery.Status.RETRYING
+
+
+def lost_writes(org, count: int) -> list[int]:
+    long_ago = timezone.now() - timedelta(hours=1)
+    ids = []
+    for n in range(count):
+        delivery = Delivery.objects.create(
+            organization=org, kind=Delivery.Kind.ORDER_CREATE, method="POST", path=f"/v2/{n}", body="{}"
+        )
+        ids.append(delivery.pk)
+    Delivery.objects.filter(pk__in=ids).update(updated_at=long_ago, next_attempt_at=long_ago)
+    return ids
+
+
+def publish(queue: str, count: int) -> None:
+    """`count` real task messages into the queue (tasks a busy worker has not reached yet)."""
+    from portal.celery import app
+
+    for n in range(count):
+        app.send_task("portal.touch_user", args=(0, f"n{n}"), queue=queue)
+
+
+def test_the_backlog_is_the_number_of_tasks_waiting_in_the_broker(empty_queue):
+    assert dispatch.backlog() == 0
+    publish(empty_queue, 3)
+    assert dispatch.backlog() == 3
+
+
+def test_a_backlog_counts_against_the_redrive_so_it_does_not_pile_up(org_a, handed, empty_queue):
+    ids = lost_writes(org_a, 4)
+    publish(empty_queue, 3)
+    # Rows due but perhaps only waiting behind the backlog: the queue's 3 count against the limit.
+    assert dispatch.redrive(limit=5)["outbox"] == 2
+    assert [pk for _, pk, _ in handed] == ids[:2]
+    publish(empty_queue, 2)
+    handed.clear()
+    assert dispatch.redrive(limit=5) == dict.fromkeys(dispatch.channels(), 0)  # 5 waiting: nothing
+    assert handed == []
+
+
+def test_with_the_broker_unreachable_the_redrive_still_runs(org_a, handed, empty_queue, monkeypatch):
+    from portal.celery import app
+
+    ids = lost_writes(org_a, 2)
+    monkeypatch.setattr(app, "connection_for_write", lambda: (_ for _ in ()).throw(ConnectionError("refused")))
+    assert dispatch.backlog() is None
+    assert dispatch.redrive(limit=5)["outbox"] == 2 and [pk for _, pk, _ in handed] == ids

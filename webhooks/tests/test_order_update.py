@@ -186,7 +186,7 @@ def test_failed_processing_is_kept_and_reprocessed_from_the_admin(
     assert services.process(delivery.pk) == "processed"
 
 
-def test_redrive_reenqueues_deliveries_stuck_in_received(org_a, monkeypatch):
+def test_redrive_reenqueues_deliveries_stuck_in_received(org_a, monkeypatch, empty_queue):
     sent = []
     monkeypatch.setattr(dispatch, "hand_over", lambda channel, pk, countdown=None: sent.append((channel, pk)))
     old = WebhookDelivery.objects.create(organization=org_a, body="{}", headers={})
