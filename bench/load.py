@@ -31,7 +31,7 @@ What it does, all on loopback and on this machine:
    webhooks, stops every process it started (SIGTERM to each one's process group, SIGKILL after 15 s),
    and prints a markdown table per page: requests, p50, p95, p99 (ms, nearest rank over every request of
    the run, the sign-in of each user included), errors, and whether p95 is under 300 ms; then the error
-   rate, the CPU each part used (gunicorn, worker, sandbox, locust, this database's PostgreSQL backends), the
+   rate, the CPU each part used (gunicorn, worker, sandbox, locust, and the rest of the machine), the
    orders submitted and delivered, the webhooks sent, accepted and applied, and the load average of the
    machine during the run. The scenario's facts (they hold the organization's webhook secret) are deleted.
 
@@ -115,25 +115,31 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def cpu_seconds(sessions: dict[str, int], database: str) -> dict[str, float]:
-    """CPU seconds (user + system, children reaped included) of each named session's processes, and of the
-    PostgreSQL backends serving `database` (read from /proc; processes that ended are not counted)."""
+def cpu_seconds(sessions: dict[str, int]) -> dict[tuple[str, int], float]:
+    """CPU seconds (user + system, reaped children included) of each process of the named sessions, by (name,
+    pid), and ("machine", 0): every core's busy time (/proc/stat), whoever used it."""
     tick = os.sysconf("SC_CLK_TCK")
-    found = dict.fromkeys([*sessions, "PostgreSQL"], 0.0)
+    found: dict[tuple[str, int], float] = {}
     by_session = {sid: name for name, sid in sessions.items()}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        used = sum(int(v) for v in fields[11:15]) / tick
         name = by_session.get(int(fields[3]))
         if name:
-            found[name] += used
-        elif cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
-            found["PostgreSQL"] += used
+            found[(name, int(stat.parent.name))] = sum(int(v) for v in fields[11:15]) / tick
+    user, nice, system, _idle, _iowait, *rest = (int(v) for v in Path("/proc/stat").read_text().split()[1:9])
+    found[("machine", 0)] = (user + nice + system + sum(rest)) / tick
     return found
+
+
+def cpu_used(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
+    """Per name, the CPU its processes used between the two readings."""
+    used: dict[str, float] = {}
+    for (name, pid), seconds in after.items():
+        used[name] = used.get(name, 0.0) + seconds - before.get((name, pid), 0.0)
+    return used
 
 
 def load_average() -> tuple[float, float, float]:
@@ -573,8 +579,7 @@ def main() -> int:
         sampler.start()
         since = datetime.now(UTC)
         sessions = {name: proc.pid for name, proc in stack.procs}  # each started in a session of its own
-        database = url.rsplit("/", 1)[1]
-        cpu_before = cpu_seconds(sessions, database)
+        cpu_before = cpu_seconds(sessions)
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         results_path = folder / "results.json"
@@ -614,9 +619,9 @@ def main() -> int:
         seconds = time.monotonic() - started
         stop_sampling.set()
         stack.check_alive()
-        cpu_after = cpu_seconds(sessions, database)
+        cpu_after = cpu_seconds(sessions)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+        cpu = cpu_used(cpu_before, cpu_after)
         cpu["locust"] = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
         if not results_path.exists():
             tail = (folder / "locust.log").read_text(errors="replace")[-3000:]
@@ -639,9 +644,12 @@ def main() -> int:
         f"{min(ones):.2f}–{max(ones):.2f}"
     )
     cores = os.cpu_count() or 1
+    machine = cpu.pop("machine", 0.0)
+    cpu["PostgreSQL, the kernel and any other process"] = machine - sum(cpu.values())
     print(
-        f"CPU used during the run, of {cores} x {seconds:.0f} s: "
+        f"CPU used during the run, of {cores} cores x {seconds:.0f} s: "
         + ", ".join(f"{name} {used:.0f} s ({100 * used / (cores * seconds):.0f} %)" for name, used in cpu.items())
+        + f"; the whole machine {machine:.0f} s ({100 * machine / (cores * seconds):.0f} %)"
     )
     sent = len(results["times"].get("webhook order-update", []))
     accepted = sent - results["failed"].get("webhook order-update", 0)
