@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mirror.models import Order
@@ -148,7 +149,8 @@ def matches(payload: dict, existing: dict) -> bool:
 
 # -- customer order numbers -----------------------------------------------------------------------
 def customer_order_taken(organization, value: str, exclude_pk: int | None = None) -> bool:
-    subs = OrderSubmission.objects.for_org(organization).filter(customer_order__iexact=value)
+    # LOWER(), as the unique index `orders_submission_unique_customer_order` has it: one index probe.
+    subs = OrderSubmission.objects.for_org(organization).alias(co=Lower("customer_order")).filter(co=value.lower())
     if exclude_pk:
         subs = subs.exclude(pk=exclude_pk)
     return subs.exists() or Order.objects.for_org(organization).filter(customer_order__iexact=value).exists()
