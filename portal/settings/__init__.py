@@ -60,6 +60,11 @@ def _database_from_env() -> dict:
     else:
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+        # A server that does not answer (a partition, not a refusal) fails a connect in seconds, so a
+        # request answers 503 and a worker's retry loop moves on instead of hanging. `?connect_timeout=`
+        # in DATABASE_URL wins.
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     return config
 
 

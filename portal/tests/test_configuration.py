@@ -84,3 +84,29 @@ def test_celery_app_refuses_bad_configuration_with_one_line():
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "configuration error: SECRET_KEY must be set in production"
+
+
+@pytest.mark.parametrize(
+    "url, extra, timeout",
+    [
+        ("postgres://portal@db.example:5432/portal", {}, 5),
+        ("postgres://portal@db.example:5432/portal", {"DATABASE_CONNECT_TIMEOUT": "9"}, 9),
+        ("postgres://portal@db.example:5432/portal?connect_timeout=2", {"DATABASE_CONNECT_TIMEOUT": "9"}, 2),
+    ],
+)
+def test_a_postgresql_connect_gives_up_after_its_time_out(monkeypatch, url, extra, timeout):
+    from portal.settings import _database_from_env
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    for key, value in extra.items():
+        monkeypatch.setenv(key, value)
+    config = _database_from_env()
+    assert int(config["OPTIONS"]["connect_timeout"]) == timeout
+    assert config["CONN_HEALTH_CHECKS"] is True
+
+
+def test_sqlite_has_no_connect_time_out(monkeypatch, tmp_path):
+    from portal.settings import _database_from_env
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    assert "connect_timeout" not in _database_from_env()["OPTIONS"]
