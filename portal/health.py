@@ -1,4 +1,9 @@
 """GET /healthz: the state of the database, the broker and beat (503 when one is down).
+GET /livez: 200 while this web process serves requests, whatever the rest says.
+
+/healthz is for monitoring and a load balancer's readiness; /livez is for a container's health
+check, which must not call web unhealthy (nor restart it) because the database or beat is down:
+a restart would mend nothing, and web answers 503 "back in a moment" meanwhile.
 
 Beat counts as down when its last heartbeat (portal.beat, in the "heartbeat" cache) is older than
 twice BEAT_HEARTBEAT_INTERVAL, or when it never recorded one. During a database outage the answer
@@ -80,3 +85,10 @@ def healthz(request):
     body["status"] = "ok" if ok else "down"
     body["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
     return JsonResponse(body, status=200 if ok else 503)
+
+
+@database_optional
+@never_cache
+def livez(request):
+    """This process is up and serving; it reads nothing (no database, broker or cache)."""
+    return JsonResponse({"status": "alive"})

@@ -9,6 +9,7 @@ admin.site.site_title = "Portal admin"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
     path("suggest/items/", suggest.item_names, name="suggest_items"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),

@@ -91,3 +91,16 @@ def test_beatstatus_command_says_the_same(db, settings, capsys):
     beat.record_tick()
     call_command("beatstatus")
     assert capsys.readouterr().out.startswith("beat ok: last tick ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_livez_stays_200_while_the_database_and_beat_are_down(client_alice):
+    """The container's health check: an outage elsewhere must not make web look dead."""
+    from django.test import Client
+
+    with database_down():
+        for c in (client_alice, Client()):
+            assert c.get("/healthz").status_code == 503
+            response = c.get("/livez")
+            assert response.status_code == 200 and response.json() == {"status": "alive"}
+            assert response.headers["Cache-Control"].startswith("max-age=0")

@@ -161,6 +161,7 @@ PUBLIC: dict[str, Public] = {
         "load balancers and compose's healthcheck poll it signed out; it says up or down, nothing else",
         {GET: {200, 503}},
     ),
+    "livez": Public("compose's web health check: 200 while the process serves, nothing else", {GET: {200}}),
     "webhooks:order_update": Public(
         "the integrator calls it: HMAC-signed (webhooks.services.authenticate), 401 unsigned, CSRF-exempt",
         {GET: {405}, POST: {401}},
