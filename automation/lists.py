@@ -370,19 +370,8 @@ class BoardView(OrgListView):
         return context
 
     # -- the automation tasks CSV of the filtered queues ----------------------------------------
-    def filtered_rows(self) -> QuerySet | None:
-        """The board's rows under the request's filters and tab (None when a filter is invalid): what the
-        tasks CSV exports and what a refresh counts new rows in."""
-        scope = scoped(self.request, self.base_queryset())
-        filterset = self.filterset_class(self.request.GET or None, queryset=scope, request=self.request)
-        if filterset.is_bound and not filterset.is_valid():
-            return None
-        rows = filterset.qs if filterset.is_bound else scope
-        tab = next((t for t in self.tabs if t.key == self.request.GET.get("tab", "")), None)
-        return rows.filter(tab.q) if tab is not None and tab.q is not None else rows
-
     def export_tasks(self) -> HttpResponse | StreamingHttpResponse:
-        qs = self.filtered_rows()
+        qs = self.filtered().rows
         if qs is None:
             return HttpResponse("Correct the filters before downloading.", status=400, content_type="text/plain")
         response = StreamingHttpResponse(
@@ -500,7 +489,7 @@ def newest_row_id(request) -> int:
 def new_rows(request, view: BoardView, newest: int, replaced: list[int]) -> int:
     """How many rows of the page's filters and tab are newer than the page (up to NEW_CAP + 1), not counting
     the mirrored rows of queues the page shows as sent from here."""
-    rows = view.filtered_rows()
+    rows = view.filtered().rows
     if rows is None:
         return 0
     rows = rows.filter(pk__gt=newest).exclude(submission_id__in=replaced)

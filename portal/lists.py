@@ -222,6 +222,22 @@ def render_cell(cell: dict[str, Any]) -> str:
 
 
 @dataclass
+class Filtered:
+    """A list's rows under the request's filters and tab (`OrgListView.filtered`)."""
+
+    filterset: Any
+    valid: bool  # the filters are valid (else `base` and `current` are empty)
+    base: QuerySet  # filtered, every tab
+    tab: Tab | None  # the tab asked for (the first when none or an unknown one is)
+    current: QuerySet  # filtered, in the tab
+
+    @property
+    def rows(self) -> QuerySet | None:
+        """The rows shown, or None when a filter is invalid (what exports take)."""
+        return self.current if self.valid else None
+
+
+@dataclass
 class Counts:
     tabs: dict[str, int] = field(default_factory=dict)  # capped at cap + 1
     estimate: int | None = None  # the planner's, for the list when above the cap
@@ -422,13 +438,27 @@ class OrgListView(View):
         return "id", True
 
     # -- the page -------------------------------------------------------------------------------
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def filtered(self) -> Filtered:
+        """The organization's rows under the request's filters and tab: the one place a list builds
+        them, for its page, its exports and a live page's refresh."""
+        request = self.request
         scope = scoped(request, self.base_queryset())
         filterset = self.filterset_class(request.GET or None, queryset=scope, request=request)
         valid = filterset.is_valid() if filterset.is_bound else True
         base = filterset.qs if filterset.is_bound and valid else (scope if valid else scope.none())
         tab = next((t for t in self.tabs if t.key == request.GET.get("tab", "")), self.tabs[0] if self.tabs else None)
         current = base.filter(tab.q) if tab and tab.q is not None else base
+        return Filtered(filterset, valid, base, tab, current)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        filtered = self.filtered()
+        filterset, valid, base, tab, current = (
+            filtered.filterset,
+            filtered.valid,
+            filtered.base,
+            filtered.tab,
+            filtered.current,
+        )
         sort_name, descending = self.sort()
         if request.GET.get("export") == "csv" and valid:
             return self.export(current, sort_name, descending)
