@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.scoping import OrgOwned
 from outbox.models import Delivery, Submission
@@ -133,7 +133,9 @@ class OrderEvent(OrgOwned):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["upstream_updated_at", "recorded_at"]
+        # When the upstream reached it, or, where its payload had no date, when the portal saw it: the
+        # same order on SQLite and PostgreSQL (which sort a NULL first and last).
+        ordering = [Coalesce("upstream_updated_at", "recorded_at"), "recorded_at", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "upstream_id", "status"], name="orders_event_once_per_status"
