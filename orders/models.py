@@ -135,7 +135,7 @@ class OrderEvent(OrgOwned):
     class Meta:
         # When the upstream reached it, or, where its payload had no date, when the portal saw it: the
         # same order on SQLite and PostgreSQL (which sort a NULL first and last).
-        ordering = [Coalesce("upstream_updated_at", "recorded_at"), "recorded_at", "id"]
+        ordering = [Coalesce("upstream_updated_at", "recorded_at").asc(), "recorded_at", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "upstream_id", "status"], name="orders_event_once_per_status"

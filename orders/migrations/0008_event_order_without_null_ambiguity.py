@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name="orderevent",
             options={
                 "ordering": [
-                    django.db.models.functions.comparison.Coalesce("upstream_updated_at", "recorded_at"),
+                    django.db.models.functions.comparison.Coalesce("upstream_updated_at", "recorded_at").asc(),
                     "recorded_at",
                     "id",
                 ]
