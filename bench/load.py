@@ -49,7 +49,6 @@ import os
 import re
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,12 +60,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path[:0] = [str(ROOT), str(BENCH)]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 import lists  # noqa: E402  (bench/lists.py: its fill and organizations)
+
+from drills.harness import free_port  # noqa: E402  (the drills' stack picks its ports the same way)
 
 DB_NAME = "portal_bench_load"
 FILLED = ("orders", "rmas", "inventory", "invoices", "automation")
@@ -101,12 +104,6 @@ ORDER = (
     "sign in: form",
     "sign in (POST)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -204,23 +201,16 @@ def redis_answers(db: int) -> bool:
     if db < 0:
         return False
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping())
+    except OSError:  # redis-py's ConnectionError is one
         return False
 
 
 def empty_redis(db: int) -> None:
     """FLUSHDB of this run's own two databases (the broker's and the cache's), nothing else."""
     for n in (db, db + 1):
-        with socket.create_connection(("127.0.0.1", 6379), timeout=5) as s:
-            s.sendall(f"SELECT {n}\r\nFLUSHDB\r\n".encode())
-            answer = b""
-            while answer.count(b"\r\n") < 2:
-                answer += s.recv(64)
-            if answer.count(b"+OK") != 2:
-                raise SystemExit(f"Redis refused to empty database {n}: {answer!r}")
+        if not redis.Redis(host="127.0.0.1", port=6379, db=n, socket_timeout=5).flushdb():
+            raise SystemExit(f"Redis refused to empty database {n}")
 
 
 def fill_database(url: str) -> None:
