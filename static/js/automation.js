@@ -26,15 +26,35 @@
     });
   }
 
-  // A serial page's refresh waits while an operator is writing a message for a task: a redraw would
-  // lose what they typed. Their own action's answer redraws the page anyway.
-  document.addEventListener("htmx:beforeRequest", function (evt) {
-    var elt = evt.detail && evt.detail.elt;
-    if (!elt || elt.id !== "serial-live") return;
-    var typing = Array.prototype.some.call(elt.querySelectorAll(".task-action input[name=message]"), function (input) {
+  // A serial page's refresh never redraws over an operator's work. It waits while they write a message
+  // for a task (a redraw would lose what they typed), and an answer that arrives once they have started
+  // typing, or after they sent an action, is dropped: their own action's answer redraws the page, and
+  // the next refresh brings what changed meanwhile.
+  var issued = 0;
+  var lastAction = 0;
+
+  function typing(live) {
+    return Array.prototype.some.call(live.querySelectorAll(".task-action input[name=message]"), function (input) {
       return input.value !== "" || input === document.activeElement;
     });
-    if (typing) evt.preventDefault();
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (!elt) return;
+    if (elt.id === "serial-live") {
+      if (typing(elt)) evt.preventDefault();
+      else evt.detail.xhr.portalIssued = ++issued;
+    } else if (elt.closest && elt.closest("#serial-live")) {
+      lastAction = ++issued;
+    }
+  });
+
+  // (htmx names the swap's target as this event's elt, so a refresh is known by the mark on its request.)
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    if (!xhr || xhr.portalIssued === undefined) return;
+    if (xhr.portalIssued < lastAction || typing(evt.detail.elt)) evt.detail.shouldSwap = false;
   });
 
   function start() {
