@@ -200,7 +200,9 @@ def kill_worker(stack: Stack, report: Report, args) -> Outcome:
         "runstack saw the worker die and started it again",
     )
     # Mid-sync: a slow sync of the orders, the worker killed while it runs, the task run again.
-    stack.sandbox.set_faults(latency_ms=1000, method="GET", token=token(stack))
+    # Each answer takes 4 s (the client waits 10): the kill, a second after the run starts, lands in its
+    # first page. With 1 s answers a run of 950 orders could finish before the kill (a CI run saw it).
+    stack.sandbox.set_faults(latency_ms=4000, method="GET", token=token(stack))
     sync_resource.delay(org.pk, "orders", "manual")
     working = wait_until(
         lambda: SyncRun.objects.filter(resource="orders", status=SyncRun.Status.WORKING, trigger="manual").first(),
@@ -208,7 +210,7 @@ def kill_worker(stack: Stack, report: Report, args) -> Outcome:
         0.1,
     )
     if report.check(working is not None, "a sync of the orders was working"):
-        time.sleep(1)  # into its first page (each answer takes a second)
+        time.sleep(1)  # into its first page
         holder = working.claimed_by
         pid = stack.worker()
         os.killpg(pid, signal.SIGKILL)  # the main process and its children at once, as an OOM kill would
