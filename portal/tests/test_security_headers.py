@@ -101,6 +101,16 @@ def test_anonymous_pages_have_csp_and_permissions_policy(client, db):
         assert_strict_headers(response, signed_in=False)
 
 
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon_ico(client, db):
+    from django.contrib.staticfiles import finders
+
+    page = client.get("/accounts/login/").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+    assert icon, "no icon link in the page's head"
+    name = icon.group(1).removeprefix(settings.STATIC_URL)
+    assert name != icon.group(1) and finders.find(name), icon.group(1)
+
+
 def test_portal_pages_have_nothing_inline_for_the_policy_to_block(client_alice, alice_in_two):
     home = client_alice.get("/")
     nav = re.search(r'<nav aria-label="Main".*?</nav>', home.content.decode(), re.S)
