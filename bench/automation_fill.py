@@ -47,6 +47,7 @@ from lists import (
     Result,
     copy_text,
     deep_page_case,
+    local_deliveries,
     nothing_wrong,
     sort_cases,
 )
@@ -334,20 +335,7 @@ def add_local(org: Any, count: int, seed: int) -> None:
     checked = same_as_refresh(org.pk)
     print(f"{org.slug}: {checked} copied board rows recomputed by automation.rows.refresh: unchanged", flush=True)
     rng = random.Random(seed)
-    statuses = [s for s in Delivery.Status if s != Delivery.Status.CONFLICT]
-    deliveries = Delivery.objects.bulk_create(
-        [
-            Delivery(
-                organization=org,
-                kind=Delivery.Kind.QUEUE_CREATE,
-                method="POST",
-                path="/v2/automation_queues",
-                body="{}",
-                status=statuses[k % len(statuses)],
-            )
-            for k in range(count)
-        ]
-    )
+    deliveries = local_deliveries(org, Delivery.Kind.QUEUE_CREATE, "/v2/automation_queues", count)
     submissions = QueueSubmission.objects.bulk_create(
         [
             QueueSubmission(

@@ -523,6 +523,20 @@ def setup_orgs() -> list[Any]:
     return orgs
 
 
+def local_deliveries(org: Any, kind: str, path: str, count: int) -> list[Any]:
+    """The deliveries of `count` local submissions of one kind, cycling through every delivery status
+    (but a conflict, which only a resubmission meets)."""
+    from outbox.models import Delivery
+
+    statuses = [s for s in Delivery.Status if s != Delivery.Status.CONFLICT]
+    return Delivery.objects.bulk_create(
+        [
+            Delivery(organization=org, kind=kind, method="POST", path=path, body="{}", status=status)
+            for status in (statuses[k % len(statuses)] for k in range(count))
+        ]
+    )
+
+
 def add_local_orders(org: Any, count: int, seed: int) -> None:
     """Submissions the mirror has not got yet, in every delivery status, their rows written by the app."""
     from decimal import Decimal
@@ -532,20 +546,7 @@ def add_local_orders(org: Any, count: int, seed: int) -> None:
     from outbox.models import Delivery
 
     rng = random.Random(seed)
-    statuses = [s for s in Delivery.Status if s != Delivery.Status.CONFLICT]
-    deliveries = Delivery.objects.bulk_create(
-        [
-            Delivery(
-                organization=org,
-                kind=Delivery.Kind.ORDER_CREATE,
-                method="POST",
-                path="/v2/customer_order_submissions",
-                body="{}",
-                status=statuses[k % len(statuses)],
-            )
-            for k in range(count)
-        ]
-    )
+    deliveries = local_deliveries(org, Delivery.Kind.ORDER_CREATE, "/v2/customer_order_submissions", count)
     submissions = []
     for k, delivery in enumerate(deliveries):
         method_id, method, _carrier = SHIP_METHODS[k % len(SHIP_METHODS)]
@@ -591,20 +592,7 @@ def add_local_rmas(org: Any, count: int, seed: int) -> None:
     from rmas.rows import refresh
 
     rng = random.Random(seed)
-    statuses = [s for s in Delivery.Status if s != Delivery.Status.CONFLICT]
-    deliveries = Delivery.objects.bulk_create(
-        [
-            Delivery(
-                organization=org,
-                kind=Delivery.Kind.RMA_CREATE,
-                method="POST",
-                path="/v2/rmas",
-                body="{}",
-                status=statuses[k % len(statuses)],
-            )
-            for k in range(count)
-        ]
-    )
+    deliveries = local_deliveries(org, Delivery.Kind.RMA_CREATE, "/v2/rmas", count)
     submissions = RmaSubmission.objects.bulk_create(
         [
             RmaSubmission(
