@@ -42,7 +42,7 @@ TASK_COLUMNS = (
 )
 RUN_COLUMNS = (
     "id, organization_id, resource, trigger, status, created_at, started_at, finished_at, heartbeat_at, pages, "
-    "rows_fetched, created, updated, unchanged, vanished, details_fetched, error"
+    "rows_fetched, created, updated, unchanged, vanished, details_fetched, error, claimed_by"
 )
 RUN_DAYS = 30
 IN_PROGRESS = 0.02  # of the queues
@@ -97,7 +97,7 @@ def tables(org_id: int, prefix: str, count: int, n: int, ids: Ids, end: float) -
                 f"{ids.run}\t{org_id}\t{resource.name}\tschedule\t{'success' if ok else 'failed'}\t"
                 f"{stamp(started)}\t{stamp(started)}\t{stamp(started + 2)}\t{stamp(started + 2)}\t1\t"
                 f"{count if resource.name in ('orders', 'rmas') else 100}\t0\t0\t0\t0\t0\t"
-                f"{'' if ok else 'ConnectionError: bench'}\n"
+                f"{'' if ok else 'ConnectionError: bench'}\t\n"
             )
     yield {"sync_syncrun": runs}
 

@@ -41,6 +41,9 @@ queries:
     .venv/bin/python bench/lists.py --lists rmas     # only the RMA lists (fill and measure)
     .venv/bin/python bench/lists.py --lists automation --no-home   # the automation board alone
     .venv/bin/python bench/lists.py --no-fill        # measure the database of the last run
+    .venv/bin/python bench/lists.py --smoke          # every case at 5,000 rows, once: it runs and checks hold
+
+Exits 1 when any case's check or any export's count is WRONG.
 
 The database (`portal_bench_lists` on the server of DATABASE_URL if that is PostgreSQL, else
 on 127.0.0.1:5432; `--database-url` to choose) is dropped, created afresh and migrated. The
@@ -79,6 +82,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 DB_NAME = "portal_bench_lists"
 SERVER = "postgres://postgres@127.0.0.1:5432"
 SIZES = (1_000_000, 100_000)
+SMOKE_DB_NAME = "portal_bench_smoke"
+SMOKE_SIZES = (5_000, 1_000)
 REPEAT = 7
 PER_PAGE = 50
 PAGE = 500  # the page the keyset case stands for
@@ -134,12 +139,12 @@ RMA_ITEMS = tuple(  # (item id, name, category id, category name)
 RMA_ITEM_WEIGHTS = tuple(weight for _id, _name, _family, weight in RMA_CATEGORIES for _k in range(30))
 
 
-def bench_url(explicit: str | None) -> str:
+def bench_url(explicit: str | None, name: str = DB_NAME) -> str:
     if explicit:
         return explicit
     current = os.environ.get("DATABASE_URL", "")
     server = current.rsplit("/", 1)[0] if current.startswith(("postgres://", "postgresql://")) else SERVER
-    return f"{server}/{DB_NAME}"
+    return f"{server}/{name}"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -913,7 +918,7 @@ def order_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list[tup
         *((f"tab {t}", f"{url}?tab={t}", nothing_wrong) for t in ("pending", "released", "shipped", "attention")),
         (f"search ?q={found}", f"{url}?q={found}", one_row),
         *sort_cases(spec, OrderListView, ROW_SORTS),
-        deep_page_case(spec, org_id),
+        deep_page_case(spec, org_id, size),
         (f"product code {sku}", f"{url}?product_code={sku}", nothing_wrong),
         ("last page ?last=1", f"{url}?last=1", nothing_wrong),
     ]
@@ -959,7 +964,7 @@ def rma_cases(spec: ListSpec, org_id: int, prefix: str, size: int) -> list[tuple
         (f"search one serial ?q={serial}", q(q=serial), one_row),
         (f"search one RMA number ?q={number}", q(q=str(number)), one_row),
         *sort_cases(spec, RmaListView, ROW_SORTS),
-        deep_page_case(spec, org_id),
+        deep_page_case(spec, org_id, size),
         ("status In Repair", q(status="In Repair"), nothing_wrong),
         ("request type 4 (Trial and Stock, 5 %)", q(request_type="4"), nothing_wrong),
         (f"serial {serial[:8]} (10 serials)", q(serial=serial[:8]), nothing_wrong),
@@ -1628,7 +1633,8 @@ def main(
     specs: list[ListSpec],
     only: str | None = None,
     home: bool = True,
-) -> None:
+) -> int:
+    """Fill (unless `do_fill` is false) and measure; returns how many cases or exports were wrong."""
     os.environ["DATABASE_URL"] = url
     print(f"database: {url}\n", flush=True)
     if do_fill:
@@ -1660,6 +1666,7 @@ def main(
     gc.freeze()
 
     slow: list[Result] = []
+    wrongs = 0
     for spec in specs:
         results: list[list[Result]] = []
         totals: list[int] = []
@@ -1684,6 +1691,7 @@ def main(
                 if wrong:
                     print(f"WRONG: {spec.name}, {slug}, {case}: {wrong}", file=sys.stderr, flush=True)
                     result.wrong = wrong
+                    wrongs += 1
                 mine.append(result)
             results.append(mine)
 
@@ -1720,6 +1728,7 @@ def main(
                     assert spec.export_count is not None, spec.name
                     expected = spec.export_count(kind, Organization.objects.get(slug=slug).pk)
                 ok = e["last"] == f"# {e['rows']} {word}" and e["rows"] == expected
+                wrongs += 0 if ok else 1
                 print(
                     f"{'CSV' if kind == 'csv' else f'?export={kind}'} export of {spec.name}, {slug}: {e['rows']:,} "
                     f"{word} in {e['seconds']:.1f} s = **{e['rows'] / e['seconds']:,.0f} {word}/s**"
@@ -1733,11 +1742,16 @@ def main(
     if home:
         import home_page
 
-        slow += [r for r in home_page.measure(repeat) if r.p95 > explain_over]
+        measured = home_page.measure(repeat)
+        slow += [r for r in measured if r.p95 > explain_over]
+        wrongs += sum(1 for r in measured if r.wrong)
 
     for r in sorted(slow, key=lambda r: -r.p95):
         print(f"\n### {r.case}: p95 {r.p95:.1f} ms; its slowest query took {r.slowest_ms:.1f} ms\n")
         print(f"```sql\n{r.slowest_sql}\n```\n\n```\n{explain(r.slowest_sql)}\n```")
+    if wrongs:
+        print(f"\n{wrongs} cases or exports WRONG (above)", file=sys.stderr)
+    return wrongs
 
 
 if __name__ == "__main__":
@@ -1760,14 +1774,21 @@ if __name__ == "__main__":
         parser.add_argument(
             "--home", action=argparse.BooleanOptionalAction, default=True, help="the home page too (bench/home_page.py)"
         )
+        parser.add_argument(
+            "--smoke",
+            action="store_true",
+            help=f"every list and case at {SMOKE_SIZES[0]:,} and {SMOKE_SIZES[1]:,} rows, once, in {SMOKE_DB_NAME}: "
+            "the bench still runs and every check holds (CI), not a measurement",
+        )
         args = parser.parse_args()
-        main(
-            bench_url(args.database_url),
-            tuple(args.sizes),
-            args.repeat,
+        wrong = main(
+            bench_url(args.database_url, SMOKE_DB_NAME if args.smoke else DB_NAME),
+            SMOKE_SIZES if args.smoke else tuple(args.sizes),
+            1 if args.smoke else args.repeat,
             args.explain_over,
             not args.no_fill,
             [spec_named(name) for name in args.lists],
             args.only,
             args.home,
         )
+        sys.exit(1 if wrong else 0)
