@@ -124,9 +124,27 @@ class OrderPage(SubmissionState):
     # -- what the upstream did with it -----------------------------------------------------------
     @cached_property
     def events(self) -> list[OrderEvent]:
+        """The statuses the portal saw the order reach (OrderEvent), and last its current status from the
+        mirror when no event has it. The periodic sync stores no events (a first sync brings a million
+        orders), so an order known only from the sync, or that reached its status while a webhook was
+        missed, would otherwise show "no status" under a header that says Shipped. That last one is
+        derived when shown, never stored: an event recorded later takes its place."""
         if not self.upstream_id:
             return []
-        return list(scoped(self.request, OrderEvent).filter(upstream_id=self.upstream_id))
+        events = list(scoped(self.request, OrderEvent).filter(upstream_id=self.upstream_id))
+        order = self.order
+        if order is not None and order.status and order.status not in {event.status for event in events}:
+            events.append(
+                OrderEvent(
+                    organization_id=order.organization_id,
+                    upstream_id=order.upstream_id,
+                    status=order.status,
+                    upstream_updated_at=order.updated_upstream_at,
+                    recorded_at=order.changed_at,
+                    source=OrderEvent.Source.SYNC,
+                )
+            )
+        return events
 
     @cached_property
     def history(self) -> list[HistoryEntry]:

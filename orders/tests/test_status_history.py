@@ -8,6 +8,7 @@ in OrderStatus's order, before the first status seen past them.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -104,3 +105,46 @@ def test_the_skipped_status_is_filled_in_once_it_is_seen(client_alice, org_a):
     # Without a date from the upstream it takes its place by when the portal saw it (now): last, on
     # SQLite and PostgreSQL alike (a NULL date used to sort first on one and last on the other).
     assert [h.status for h in after] == [PENDING, SHIPPED, RELEASED]
+
+
+def test_an_order_known_only_from_the_sync_shows_its_current_status_not_no_status(sandbox_org, client):
+    """The periodic sync stores no events: the page takes the order's status from the mirror (derived, never
+    stored), after the statuses before it as skipped, instead of "No upstream status yet" under "Shipped"."""
+    from conftest import make_member
+    from sync.engine import run_sync
+
+    assert run_sync(sandbox_org, "orders").status == "success"
+    assert not OrderEvent.objects.filter(organization=sandbox_org).exists()
+    client.force_login(make_member("sid", sandbox_org))
+    order = Order.objects.filter(organization=sandbox_org, status=SHIPPED).exclude(updated_upstream_at=None).first()
+    assert order is not None, "the sandbox's orders include a shipped one"
+
+    response = client.get(f"/orders/{order.pk}/")
+    history = response.context["page"].history
+    assert [(h.status, h.skipped) for h in history] == [(PENDING, True), (RELEASED, True), (SHIPPED, False)]
+    assert history[-1].event.upstream_updated_at == order.updated_upstream_at
+    html = response.content.decode()
+    assert "No upstream status yet" not in html
+    assert f"{order.updated_upstream_at:%Y-%m-%d %H:%M:%S} · Sync" in html
+    assert not OrderEvent.objects.filter(organization=sandbox_org).exists()  # shown, not stored
+
+    # A webhook for an earlier status keeps its place, and the mirror's status still ends the history.
+    OrderEvent.objects.create(
+        organization=sandbox_org,
+        upstream_id=order.upstream_id,
+        status=RELEASED,
+        source=OrderEvent.Source.WEBHOOK,
+        upstream_updated_at=order.updated_upstream_at - timedelta(hours=1),
+    )
+    history = client.get(f"/orders/{order.pk}/").context["page"].history
+    assert [(h.status, h.skipped, h.event and h.event.source) for h in history] == [
+        (PENDING, True, None),
+        (RELEASED, False, OrderEvent.Source.WEBHOOK),
+        (SHIPPED, False, OrderEvent.Source.SYNC),
+    ]
+    # Once an event of the current status is recorded, it is shown in place of the derived one.
+    OrderEvent.objects.create(
+        organization=sandbox_org, upstream_id=order.upstream_id, status=SHIPPED, source=OrderEvent.Source.WEBHOOK
+    )
+    history = client.get(f"/orders/{order.pk}/").context["page"].history
+    assert [h.event.source for h in history if h.status == SHIPPED] == [OrderEvent.Source.WEBHOOK]
