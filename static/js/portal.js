@@ -4,6 +4,15 @@ document.addEventListener("htmx:responseError", function (evt) {
   alert("The request failed (" + evt.detail.xhr.status + "). Please try again.");
 });
 
+// A tab nobody is looking at does not poll: an order page left open for days would otherwise ask every
+// 2 s. Each htmx "every" poll (a detail page's live part, the automation board and serial page) is held
+// while the document is hidden and goes out at its next tick once the tab is shown again.
+document.addEventListener("htmx:beforeRequest", function (evt) {
+  var elt = evt.detail && evt.detail.elt;
+  var trigger = elt && elt.getAttribute && elt.getAttribute("hx-trigger");
+  if (document.hidden && trigger && /^\s*every\s/.test(trigger)) evt.preventDefault();
+});
+
 // A <select data-submit-on-change> (the header's organization switcher) sends its form when changed.
 document.addEventListener("change", function (evt) {
   var target = evt.target;
