@@ -37,6 +37,11 @@ class Figure:
     def tone_words(self) -> str:
         return TONE_WORDS.get(self.tone, "")
 
+    @property
+    def is_words(self) -> bool:
+        """A value in words ("20 seconds ago", "never"), set smaller than a count so its label keeps room."""
+        return not any(c.isdigit() for c in self.value) or self.value.endswith(" ago")
+
 
 @dataclass(frozen=True)
 class Group:

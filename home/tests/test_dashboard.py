@@ -142,6 +142,28 @@ def test_freshness_says_how_long_ago_and_which_resource_is_behind(client_alice, 
     assert tones["Orders"] == ("now", "ok")
     assert tones["Inventories"] == ("2\xa0hours ago", "warn")  # 3 intervals of 5 minutes have passed
     assert tones["Invoices"][1] == "bad" and tones["Countries"] == ("never", "warn")
+    # Said in words, set smaller than a count, so that a label like "Inventories" keeps its whole words.
+    assert all(f.is_words for g in card(response, "freshness").groups for f in g.figures)
+    assert 'class="figure ok words">now</a>' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("now", True),
+        ("never", True),
+        ("2\xa0hours ago", True),
+        ("a minute ago", True),
+        ("334", False),
+        ("10,000+", False),
+        ("331 days", False),
+        ("1,204.50", False),
+    ],
+)
+def test_a_figure_in_words_is_told_from_a_count(value, words):
+    from home.presenters import Figure
+
+    assert Figure("label", value, "/").is_words is words
 
 
 def queries_of(client) -> list[str]:
