@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
     path("livez", health.livez, name="livez"),
+    path("favicon.ico", views.Favicon.as_view(), name="favicon"),
     path("suggest/items/", suggest.item_names, name="suggest_items"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),

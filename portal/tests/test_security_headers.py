@@ -109,6 +109,9 @@ def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon_ico(
     assert icon, "no icon link in the page's head"
     name = icon.group(1).removeprefix(settings.STATIC_URL)
     assert name != icon.group(1) and finders.find(name), icon.group(1)
+    # Pages that name none (the admin's) get the same icon at /favicon.ico.
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == icon.group(1)
 
 
 def test_portal_pages_have_nothing_inline_for_the_policy_to_block(client_alice, alice_in_two):

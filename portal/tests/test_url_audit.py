@@ -162,6 +162,7 @@ PUBLIC: dict[str, Public] = {
         {GET: {200, 503}},
     ),
     "livez": Public("compose's web health check: 200 while the process serves, nothing else", {GET: {200}}),
+    "favicon": Public("browsers ask for it on pages that name no icon (the admin's): a redirect", {GET: {301}}),
     "webhooks:order_update": Public(
         "the integrator calls it: HMAC-signed (webhooks.services.authenticate), 401 unsigned, CSRF-exempt",
         {GET: {405}, POST: {401}},
