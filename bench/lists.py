@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import math
 import os
@@ -533,11 +534,11 @@ def local_deliveries(org: Any, kind: str, path: str, count: int) -> list[Any]:
     (but a conflict, which only a resubmission meets)."""
     from outbox.models import Delivery
 
-    statuses = [s for s in Delivery.Status if s != Delivery.Status.CONFLICT]
+    statuses = itertools.cycle([s for s in Delivery.Status if s != Delivery.Status.CONFLICT])
     return Delivery.objects.bulk_create(
         [
             Delivery(organization=org, kind=kind, method="POST", path=path, body="{}", status=status)
-            for status in (statuses[k % len(statuses)] for k in range(count))
+            for status in itertools.islice(statuses, count)
         ]
     )
 

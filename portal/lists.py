@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import django_filters as df
 from django import forms
@@ -221,8 +221,7 @@ def render_cell(cell: dict[str, Any]) -> str:
     return html + "</td>"
 
 
-@dataclass
-class Filtered:
+class Filtered(NamedTuple):
     """A list's rows under the request's filters and tab (`OrgListView.filtered`)."""
 
     filterset: Any
@@ -451,14 +450,7 @@ class OrgListView(View):
         return Filtered(filterset, valid, base, tab, current)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        filtered = self.filtered()
-        filterset, valid, base, tab, current = (
-            filtered.filterset,
-            filtered.valid,
-            filtered.base,
-            filtered.tab,
-            filtered.current,
-        )
+        filterset, valid, base, tab, current = self.filtered()
         sort_name, descending = self.sort()
         if request.GET.get("export") == "csv" and valid:
             return self.export(current, sort_name, descending)
